@@ -1,0 +1,1 @@
+"""The ``doltplane`` command line: thin click wrappers over library calls."""

@@ -1,0 +1,125 @@
+"""What every CLI module shares: the client from ``ctx.obj`` and output rendering."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from doltplane.client import DataPlane
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclasses.dataclass
+class CliState:
+    """Held in ``ctx.obj``: settings from the root options, the client made on first use."""
+
+    overrides: dict[str, Any]
+    _dp: DataPlane | None = None
+
+    def dp(self) -> DataPlane:
+        if self._dp is None:
+            from doltplane.client import connect
+
+            self._dp = connect(**self.overrides)
+        return self._dp
+
+    def close(self) -> None:
+        if self._dp is not None:
+            self._dp.close()
+            self._dp = None
+
+
+def get_dp(ctx: click.Context | None = None) -> DataPlane:
+    """The DataPlane for this invocation (opened lazily, closed when the CLI exits)."""
+    ctx = ctx or click.get_current_context()
+    state = ctx.find_object(CliState)
+    assert state is not None, "the root group sets ctx.obj"
+    return state.dp()
+
+
+def json_option(func: F) -> F:
+    """``--json``: machine-readable output for agents."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(
+        func
+    )
+
+
+def to_jsonable(value: Any) -> Any:
+    """Results are dataclasses, enums, datetimes and paths: turn them into JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(to_jsonable(value), indent=2, sort_keys=False, default=str))
+
+
+def _cell(value: Any) -> str:
+    value = to_jsonable(value)
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"), default=str)
+    return str(value)
+
+
+def echo_table(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str] | None = None,
+    *,
+    title: str | None = None,
+    empty: str = "(nothing)",
+) -> None:
+    """A readable table for people (rich), with the given columns in order."""
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = [to_jsonable(r) for r in rows]
+    if not rows:
+        click.echo(empty)
+        return
+    columns = list(columns or rows[0].keys())
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+    Console(soft_wrap=False).print(table)
+
+
+def emit(
+    value: Any,
+    as_json: bool,
+    *,
+    columns: Sequence[str] | None = None,
+    title: str | None = None,
+) -> None:
+    """``--json`` prints the value; otherwise a table of its rows (or its fields)."""
+    if as_json:
+        echo_json(value)
+        return
+    data = to_jsonable(value)
+    if isinstance(data, dict):
+        echo_table([{"field": k, "value": v} for k, v in data.items()], ["field", "value"], title=title)
+    else:
+        echo_table(data, columns, title=title)

@@ -1,0 +1,105 @@
+"""DataPlane: the one client in front of the three planes."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from doltplane.config import Settings
+
+if TYPE_CHECKING:
+    from doltplane.federation import Federation
+    from doltplane.planes.ledger import AgentSession, Ledger
+    from doltplane.planes.operational import Operational
+    from doltplane.store.base import Engine
+
+
+def connect(path_or_url: str | Path | None = None, **settings: Any) -> DataPlane:
+    """Open the data plane: a data directory (embedded doltlite) or a server URL.
+
+    Keyword arguments are settings (see :class:`doltplane.Settings`); they win
+    over ``DOLTPLANE_*`` variables and ``doltplane.toml``.
+    """
+    if path_or_url is not None:
+        key = "url" if "://" in str(path_or_url) else "data_dir"
+        settings[key] = path_or_url
+    return DataPlane(Settings.load(settings))
+
+
+class DataPlane:
+    """``.ops``, ``.ledger`` and ``.federation``, ``.agent(name)`` and ``.query(sql)``.
+
+    Planes open on first use, so a command that touches one plane never
+    pays for the others.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._engines: dict[str, Engine] = {}
+
+    def engine(self, plane: str) -> Engine:
+        """The engine of one plane's database (``ops`` or ``ledger``), migrated on first use."""
+        if plane not in self._engines:
+            from doltplane.migrations.runner import ensure_current
+            from doltplane.store import open_engine
+
+            engine = open_engine(self.settings, plane)
+            try:
+                ensure_current(engine, plane)
+            except BaseException:
+                engine.close()
+                raise
+            self._engines[plane] = engine
+        return self._engines[plane]
+
+    @functools.cached_property
+    def ops(self) -> Operational:
+        from doltplane.planes.operational import Operational
+
+        return Operational(self.engine("ops"), self.settings)
+
+    @functools.cached_property
+    def ledger(self) -> Ledger:
+        from doltplane.planes.ledger import Ledger
+
+        return Ledger(self.engine("ledger"), self.settings)
+
+    @functools.cached_property
+    def federation(self) -> Federation:
+        from doltplane.federation import Federation
+
+        return Federation(self.settings)
+
+    def agent(self, name: str) -> AgentSession:
+        """A session whose ledger writes go to the agent's own branch."""
+        return self.ledger.agent(name)
+
+    def query(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        """A read-only SQL query that sees every plane at once."""
+        from doltplane.planes.crossplane import run_query
+
+        return run_query(self, sql, params)
+
+    def close(self) -> None:
+        if "ops" in self.__dict__:
+            self.ops.close()
+        for engine in self._engines.values():
+            engine.close()
+        self._engines.clear()
+
+    def __enter__(self) -> DataPlane:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = self.settings.display()["url"] or str(self.settings.data_dir)
+        return f"<DataPlane {where}>"

@@ -1,0 +1,149 @@
+"""Settings: arguments > ``DOLTPLANE_*`` environment > ``doltplane.toml`` > defaults.
+
+Every setting is a field of :class:`Settings`; its environment variable is
+``DOLTPLANE_`` plus the field name in upper case (``ENVIRONMENT_VARIABLES``
+lists them all), and its key in ``<data_dir>/doltplane.toml`` is the field
+name itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import socket
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from doltplane.errors import ConfigError
+
+ENV_PREFIX = "DOLTPLANE_"
+CONFIG_FILE = "doltplane.toml"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every knob doltplane has, typed, with its default."""
+
+    data_dir: Path = Path(".doltplane")
+    """Where the embedded databases and the federation clone live."""
+    url: str | None = None
+    """A server URL (``mysql+pymysql://...``); unset means the embedded engine."""
+    author: str = "doltplane <doltplane@localhost>"
+    """Commit author when no agent is acting."""
+    busy_timeout_ms: int = 5000
+    """How long one statement waits for another writer's lock."""
+    write_retries: int = 10
+    """Retries of a whole write transaction that met a lock, before DatabaseBusy."""
+    checkpoint_every_writes: int = 500
+    """Snapshot-commit the operational plane after this many writes (0: never)."""
+    checkpoint_every_seconds: float = 60.0
+    """...or when this many seconds passed since the last snapshot (0: never)."""
+    retention_days: float = 7.0
+    """Operational rows and history older than this are cleaned up."""
+    cleanup_interval_seconds: float = 3600.0
+    """How often the long-running service runs cleanup."""
+    cleanup_batch_size: int = 1000
+    """Rows deleted per transaction during cleanup."""
+    stale_after_seconds: float = 300.0
+    """An agent with no heartbeat for this long is reported stale."""
+    branch_stale_days: float = 7.0
+    """A ledger agent branch idle this long is listed as stale."""
+    site: str = dataclasses.field(default_factory=lambda: _default_site())
+    """This site's name in federation review branches (review/<site>/<topic>)."""
+    federation_remote: str | None = None
+    """URL of the shared federation repository."""
+    federation_pull_interval_seconds: float = 3600.0
+    """Automatic pull interval for the long-running service (0: off)."""
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+                raise ConfigError(f"setting {field.name} must not be negative, got {value}")
+        if self.url is not None and "://" not in self.url:
+            raise ConfigError(f"setting url must be a URL, got {self.url!r}")
+
+    @property
+    def embedded(self) -> bool:
+        return self.url is None
+
+    @classmethod
+    def load(
+        cls, overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Merge the sources in priority order and coerce every value to its type."""
+        env = os.environ if env is None else env
+        overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+        unknown = set(overrides) - set(_FIELDS)
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        from_env = {
+            name: env[var] for name, var in ENVIRONMENT_VARIABLES.items() if env.get(var) not in (None, "")
+        }
+        data_dir = Path(overrides.get("data_dir") or from_env.get("data_dir") or cls.data_dir)
+        merged: dict[str, Any] = {**_read_config_file(data_dir), **from_env, **overrides}
+        merged["data_dir"] = data_dir
+        return cls(**{name: _coerce(name, value) for name, value in merged.items()})
+
+    def display(self) -> dict[str, str]:
+        """Every setting as text, with any password in a URL masked."""
+        out = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            text = "" if value is None else str(value)
+            out[field.name] = mask_password(text) if "url" in field.name or "remote" in field.name else text
+        return out
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+_TYPES = typing.get_type_hints(Settings)
+
+ENVIRONMENT_VARIABLES: dict[str, str] = {name: ENV_PREFIX + name.upper() for name in _FIELDS}
+"""Setting name -> the environment variable that sets it."""
+
+
+def _default_site() -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", socket.gethostname()).strip("-.")
+    return name or "site"
+
+
+def _read_config_file(data_dir: Path) -> dict[str, Any]:
+    path = data_dir / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    unknown = set(raw) - set(_FIELDS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s): {', '.join(sorted(unknown))}")
+    return raw
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = _TYPES[name]
+    if isinstance(kind, types.UnionType):  # "X | None"
+        if value is None:
+            return None
+        kind = next(t for t in typing.get_args(kind) if t is not type(None))
+    try:
+        if kind is Path:
+            return Path(value)
+        if kind is bool:
+            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+        if kind in (int, float) and isinstance(value, bool):
+            raise ValueError("a boolean is not a number")
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name} must be {kind.__name__}, got {value!r} ({exc})") from None
+
+
+def mask_password(url: str) -> str:
+    """``mysql://u:secret@h/db`` -> ``mysql://u:***@h/db``."""
+    return re.sub(r"(://[^:/@]+:)[^@/]+@", r"\1***@", url)

@@ -1,0 +1,213 @@
+"""Every error doltplane raises, under one root.
+
+The tree (the CLI exit code of each class in brackets)::
+
+    DoltplaneError                     [1]
+    ├── InvalidInput (ValueError)      [3]  bad input from the caller; nothing was written
+    │   ├── InvalidId                       id too long, empty, or with control characters
+    │   ├── InvalidDocument                 malformed JSON/TOML/YAML, or not the shape required
+    │   ├── InvalidRevision                 unknown or malformed revision, timestamp outside history
+    │   ├── InvalidBranchName               a branch name Dolt or git would refuse
+    │   ├── UnsafePath                      a path that escapes its folder
+    │   └── CatalogInvalid                  federation files that fail validation (carries the problems)
+    ├── NotFound (LookupError)         [4]  unknown id, name, branch or file
+    ├── VersionConflict                [5]  optimistic concurrency: expected version is stale
+    ├── MergeConflict                  [6]  an operation needs a clean merge and has conflicts
+    ├── EngineError                    [7]  the database engine failed
+    │   ├── EngineUnavailable               engine cannot be loaded or reached
+    │   ├── NotADoltDatabase                a file made by plain SQLite (or not a database)
+    │   ├── DatabaseBusy                    still locked after the bounded retries
+    │   └── UnsupportedOperation            the engine lacks the capability asked for
+    ├── ConfigError                    [8]  a setting or doltplane.toml is wrong
+    ├── MigrationError                 [9]  schema migrations failed or are inconsistent
+    └── FederationError                [10] the federation repository or git failed
+        ├── GitUnavailable                  no git, or too old
+        ├── GitCommandError                 a git command failed (carries its stderr)
+        ├── LocalChanges                    uncommitted edits would be overwritten
+        ├── PushRejected                    the remote refused the push
+        └── ReviewError                     a review is not approved or no longer merges
+
+Only misuse raises: merges, pulls and pushes that meet conflicts return a
+result value with the conflicts as data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class DoltplaneError(Exception):
+    """Root of every doltplane error; ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 1
+    hint: str | None = None
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else type(self).__name__
+
+    def one_line(self) -> str:
+        """The message and, when there is one, what to do next, on one line."""
+        text = " ".join(self.message.split())
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class InvalidInput(DoltplaneError, ValueError):
+    exit_code = 3
+
+
+class InvalidId(InvalidInput):
+    pass
+
+
+class InvalidDocument(InvalidInput):
+    pass
+
+
+class InvalidRevision(InvalidInput):
+    def __init__(self, revision: str, reason: str = "unknown revision", **kw: Any) -> None:
+        super().__init__(f"invalid revision {revision!r}: {reason}", **kw)
+        self.revision = revision
+
+
+class InvalidBranchName(InvalidInput):
+    def __init__(self, name: str, reason: str = "not a valid branch name") -> None:
+        super().__init__(f"invalid branch name {name!r}: {reason}")
+        self.name = name
+
+
+class UnsafePath(InvalidInput):
+    def __init__(self, path: str, reason: str = "escapes the repository") -> None:
+        super().__init__(f"unsafe path {path!r}: {reason}")
+        self.path = path
+
+
+class CatalogInvalid(InvalidInput):
+    """Validation problems, each already formatted as ``path:line: message``."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        first = self.problems[0] if self.problems else "catalog is invalid"
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(f"{first}{more}")
+
+
+class NotFound(DoltplaneError, LookupError):
+    exit_code = 4
+
+    def __init__(self, kind: str, key: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{kind} not found: {key!r}", hint=hint)
+        self.kind = kind
+        self.key = key
+
+
+class VersionConflict(DoltplaneError):
+    exit_code = 5
+
+    def __init__(self, id: str, expected: int, actual: int | None) -> None:
+        super().__init__(
+            f"version conflict on {id!r}: expected version {expected}, found {actual}",
+            hint="re-read the record and retry with its current version",
+        )
+        self.id = id
+        self.expected = expected
+        self.actual = actual
+
+
+class MergeConflict(DoltplaneError):
+    exit_code = 6
+
+    def __init__(
+        self,
+        branch: str,
+        tables: Sequence[str] = (),
+        rows: Sequence[Any] = (),
+        *,
+        hint: str | None = None,
+    ) -> None:
+        where = f" in {', '.join(tables)}" if tables else ""
+        super().__init__(
+            f"merge of {branch!r} has {len(rows) or 'unresolved'} conflict(s){where}", hint=hint
+        )
+        self.branch = branch
+        self.tables = list(tables)
+        self.rows = list(rows)
+
+
+class EngineError(DoltplaneError):
+    exit_code = 7
+
+
+class EngineUnavailable(EngineError):
+    pass
+
+
+class NotADoltDatabase(EngineError):
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(
+            f"{path} is not a Dolt database: {reason}",
+            hint="point doltplane at a new data directory, or move this file away",
+        )
+        self.path = path
+
+
+class DatabaseBusy(EngineError):
+    def __init__(self, what: str, attempts: int) -> None:
+        super().__init__(
+            f"database stayed locked during {what} after {attempts} attempts",
+            hint="another writer holds it; retry, or raise busy_timeout_ms / write_retries",
+        )
+        self.attempts = attempts
+
+
+class UnsupportedOperation(EngineError):
+    pass
+
+
+class ConfigError(DoltplaneError):
+    exit_code = 8
+
+
+class MigrationError(DoltplaneError):
+    exit_code = 9
+
+
+class FederationError(DoltplaneError):
+    exit_code = 10
+
+
+class GitUnavailable(FederationError):
+    pass
+
+
+class GitCommandError(FederationError):
+    def __init__(self, args: Sequence[str], returncode: int, stderr: str) -> None:
+        last = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit {returncode}"
+        super().__init__(f"git {' '.join(args[:2])} failed: {last}")
+        self.git_args = list(args)
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+class LocalChanges(FederationError):
+    def __init__(self, paths: Sequence[str]) -> None:
+        shown = ", ".join(list(paths)[:5]) + (" ..." if len(paths) > 5 else "")
+        super().__init__(
+            f"local uncommitted changes would be overwritten: {shown}",
+            hint="commit or discard them first",
+        )
+        self.paths = list(paths)
+
+
+class PushRejected(FederationError):
+    pass
+
+
+class ReviewError(FederationError):
+    pass

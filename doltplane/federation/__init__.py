@@ -1,0 +1,1 @@
+"""The federation plane: a Git repository of shared roles, formulas and templates."""

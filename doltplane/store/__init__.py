@@ -1,0 +1,24 @@
+"""The engine boundary: ``open_engine(settings, plane)`` picks the engine a plane runs on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from doltplane.config import Settings
+    from doltplane.store.base import Engine
+
+PLANES = ("ops", "ledger")
+
+
+def open_engine(settings: Settings, plane: str) -> Engine:
+    """The engine holding ``plane``'s database: embedded doltlite unless a server URL is set."""
+    if plane not in PLANES:
+        raise ValueError(f"unknown plane {plane!r}")
+    if settings.url is not None:
+        from doltplane.store.server import ServerEngine
+
+        return ServerEngine(settings, plane)
+    from doltplane.store.doltlite import DoltliteEngine
+
+    return DoltliteEngine(settings.data_dir / f"{plane}.db", settings)

@@ -1,0 +1,218 @@
+"""The engine boundary: the version-control operations the planes need, engine-neutral.
+
+Planes write plain SQL through SQLAlchemy Core on connections the engine
+hands out, and ask the engine for every version-control operation. Each
+engine (embedded doltlite, Dolt sql-server) translates those into its own
+dialect, and translates its driver's errors into doltplane errors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Literal, Protocol, TypeVar
+
+import sqlalchemy as sa
+
+T = TypeVar("T")
+
+MAIN = "main"
+
+
+@dataclasses.dataclass(frozen=True)
+class Commit:
+    hash: str
+    author: str
+    email: str
+    date: dt.datetime
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class BranchInfo:
+    name: str
+    hash: str
+    last_commit_date: dt.datetime
+    last_commit_message: str
+    last_author: str
+
+
+class MergeStatus(enum.Enum):
+    UP_TO_DATE = "up_to_date"
+    FAST_FORWARD = "fast_forward"
+    MERGED = "merged"
+    CONFLICT = "conflict"
+
+
+@dataclasses.dataclass(frozen=True)
+class ConflictRow:
+    """One conflicting row: the common ancestor's values and each side's (None: absent)."""
+
+    table: str
+    key: dict[str, Any]
+    base: dict[str, Any] | None
+    ours: dict[str, Any] | None
+    theirs: dict[str, Any] | None
+
+
+@dataclasses.dataclass(frozen=True)
+class MergeResult:
+    """The outcome of merging ``source`` into ``target``: conflicts are data, not exceptions."""
+
+    status: MergeStatus
+    source: str
+    target: str
+    commit: str | None = None
+    conflicts: tuple[ConflictRow, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not MergeStatus.CONFLICT
+
+
+@dataclasses.dataclass(frozen=True)
+class RowChange:
+    """One row's change between two revisions (``added``, ``modified``, ``removed``)."""
+
+    table: str
+    diff_type: str
+    key: dict[str, Any]
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@dataclasses.dataclass(frozen=True)
+class RowVersion:
+    """A row as it stood at one commit (from a row's history)."""
+
+    commit: str
+    date: dt.datetime
+    author: str
+    row: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class SquashResult:
+    commits_before: int
+    commits_after: int
+    squashed: int
+
+
+Resolution = Literal["ours", "theirs"] | Mapping[str, Sequence[Mapping[str, Any]]]
+"""How to finish a conflicting merge: one side wins, or the final rows per table."""
+
+
+class Engine(Protocol):
+    """One plane's database, with every version-control operation the planes use.
+
+    ``branch=None`` means the default branch (``main``). Revisions are branch
+    names, tags, full commit hashes, or ``<rev>~n``; ``resolve_time`` turns a
+    timestamp into a commit. Capabilities an engine lacks raise
+    ``UnsupportedOperation``, never a silent fallback.
+    """
+
+    name: str
+    location: str
+
+    # --- SQL access -------------------------------------------------------
+    def write(self, fn: Callable[[sa.Connection], T], *, branch: str | None = None) -> T:
+        """Run ``fn`` in one write transaction on ``branch``, retried whole while locked."""
+        ...
+
+    def read(self, revision: str | None = None) -> AbstractContextManager[sa.Connection]:
+        """A read-only connection where table names mean their state at ``revision``
+        (None: the live working state of main, uncommitted writes included)."""
+        ...
+
+    def schema_engine(self) -> sa.Engine:
+        """The SQLAlchemy engine migrations run on (main branch, read-write)."""
+        ...
+
+    # --- commits and branches -------------------------------------------
+    def commit(
+        self,
+        message: str,
+        *,
+        author: str | None = None,
+        branch: str | None = None,
+        allow_empty: bool = False,
+        date: dt.datetime | None = None,
+    ) -> str | None:
+        """Commit every change on ``branch``; the hash, or None when nothing changed."""
+        ...
+
+    def log(self, revision: str | None = None, *, limit: int | None = None) -> list[Commit]: ...
+
+    def commit_count(self, revision: str | None = None) -> int: ...
+
+    def branches(self) -> list[BranchInfo]: ...
+
+    def create_branch(self, name: str, start: str | None = None) -> None: ...
+
+    def delete_branch(self, name: str, *, force: bool = False) -> None: ...
+
+    def has_branch(self, name: str) -> bool: ...
+
+    def is_dirty(self, branch: str | None = None) -> bool:
+        """Whether ``branch`` has uncommitted changes."""
+        ...
+
+    def resolve_revision(self, revision: str) -> str:
+        """The commit hash ``revision`` names; InvalidRevision when it names none."""
+        ...
+
+    def resolve_time(self, when: dt.datetime, *, branch: str | None = None) -> str:
+        """The last commit at or before ``when``; InvalidRevision before the first."""
+        ...
+
+    def merge_base(self, a: str, b: str) -> str: ...
+
+    # --- merges ------------------------------------------------------------
+    def merge(
+        self,
+        source: str,
+        *,
+        into: str | None = None,
+        message: str | None = None,
+        author: str | None = None,
+        no_ff: bool = True,
+    ) -> MergeResult:
+        """Merge ``source`` into ``into``. A conflict changes nothing and comes back as data."""
+        ...
+
+    def resolve_merge(
+        self,
+        source: str,
+        resolution: Resolution,
+        *,
+        into: str | None = None,
+        message: str | None = None,
+        author: str | None = None,
+    ) -> MergeResult:
+        """Redo a conflicting merge and finish it with ``resolution``, keeping every row."""
+        ...
+
+    # --- history -----------------------------------------------------------
+    def row_history(
+        self, table: str, key: Mapping[str, Any], *, revision: str | None = None
+    ) -> list[RowVersion]:
+        """Every committed version of one row, newest first."""
+        ...
+
+    def diff(
+        self, table: str, from_revision: str, to_revision: str
+    ) -> Iterator[RowChange]: ...
+
+    # --- storage -----------------------------------------------------------
+    def gc(self) -> None: ...
+
+    def squash_before(self, cutoff: dt.datetime, *, branch: str | None = None) -> SquashResult:
+        """Fold every commit older than ``cutoff`` into one, keeping newer commits as they were."""
+        ...
+
+    def size_bytes(self) -> int: ...
+
+    def close(self) -> None: ...
