@@ -1,0 +1,1 @@
+"""Schema migrations: one Alembic script directory per plane, driven from code."""

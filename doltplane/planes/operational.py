@@ -1,0 +1,326 @@
+"""The operational plane: live agent state and heartbeats, snapshot-committed for forensics.
+
+Writes are plain transactions on ``main`` (fast, durable); a Dolt commit
+("snapshot") is taken every ``checkpoint_every_writes`` writes or
+``checkpoint_every_seconds`` seconds, and on ``checkpoint()`` and close, so
+``history(id)`` and ``as_of(when)`` can answer for any snapshot. Cleanup
+deletes rows past the retention window and then squashes the history older
+than the window and collects garbage: in Dolt, deleting rows frees nothing
+while old commits still reference them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from doltplane.config import Settings
+from doltplane.errors import InvalidInput, NotFound, VersionConflict
+from doltplane.planes.ops_records import (
+    AgentHealth,
+    AgentState,
+    Heartbeat,
+    StateReader,
+    StateVersion,
+    heartbeats,
+    operational_state,
+    to_db_time,
+)
+from doltplane.store.base import Engine
+from doltplane.validation import check_id, json_object, parse_when, utc
+
+Progress = Callable[[str, int, int], None]
+"""``progress(step, done, total)``: called as long work advances."""
+
+_MAX_STATUS = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class CleanupResult:
+    cutoff: dt.datetime
+    dry_run: bool
+    state_rows_deleted: int
+    heartbeats_deleted: int
+    commits_before: int
+    commits_after: int
+    bytes_before: int
+    bytes_after: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _StateWrite:
+    id: str
+    rig: str
+    agent: str
+    status: str
+    state: dict[str, Any]
+    expected_version: int | None
+
+    @classmethod
+    def checked(
+        cls,
+        id: object,
+        *,
+        rig: object,
+        agent: object,
+        status: object,
+        state: object,
+        expected_version: object = None,
+    ) -> _StateWrite:
+        if not isinstance(status, str) or not status or len(status) > _MAX_STATUS:
+            raise InvalidInput(f"status must be text of 1 to {_MAX_STATUS} characters: {status!r}")
+        if expected_version is not None and (
+            not isinstance(expected_version, int)
+            or isinstance(expected_version, bool)
+            or expected_version < 0
+        ):
+            raise InvalidInput(f"expected_version must be an integer >= 0: {expected_version!r}")
+        return cls(
+            id=check_id(id),
+            rig=check_id(rig, "rig"),
+            agent=check_id(agent, "agent"),
+            status=check_id(status, "status"),
+            state=json_object(state),
+            expected_version=expected_version,
+        )
+
+
+class OpsView(StateReader):
+    """The operational plane as it was at one commit (read-only)."""
+
+    def __repr__(self) -> str:
+        return f"<OpsView at {self.revision}>"
+
+
+class Operational(StateReader):
+    """``dp.ops``: writes, reads, snapshots, forensics and retention of live agent state."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        super().__init__(engine, None, stale_after=settings.stale_after_seconds)
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._writes_since_checkpoint = 0
+        self._last_checkpoint = time.monotonic()
+
+    # --- writes ----------------------------------------------------------
+    def set_state(
+        self,
+        id: str,
+        *,
+        rig: str,
+        agent: str,
+        status: str,
+        state: Mapping[str, Any] | str,
+        expected_version: int | None = None,
+    ) -> AgentState:
+        """Insert or update one record. With ``expected_version`` (0: must not exist yet) a
+        stale version raises VersionConflict and writes nothing."""
+        write = _StateWrite.checked(
+            id, rig=rig, agent=agent, status=status, state=state, expected_version=expected_version
+        )
+        return self._write_states([write])[0]
+
+    def set_many(self, records: Iterable[Mapping[str, Any]]) -> list[AgentState]:
+        """Write many records in one transaction: all of them, or (on any conflict) none."""
+        writes = []
+        for record in records:
+            if not isinstance(record, Mapping):
+                raise InvalidInput(f"each record must be a mapping, got {type(record).__name__}")
+            known = {"id", "rig", "agent", "status", "state", "expected_version"}
+            unknown = set(record) - known
+            if unknown:
+                raise InvalidInput(f"unknown field(s) in record: {', '.join(sorted(unknown))}")
+            missing = known - {"expected_version"} - set(record)
+            if missing:
+                raise InvalidInput(f"record is missing: {', '.join(sorted(missing))}")
+            writes.append(_StateWrite.checked(**record))
+        ids = [w.id for w in writes]
+        if len(set(ids)) != len(ids):
+            raise InvalidInput("the same id appears twice in one batch")
+        return self._write_states(writes) if writes else []
+
+    def _write_states(self, writes: list[_StateWrite]) -> list[AgentState]:
+        table = operational_state
+
+        def run(conn: sa.Connection) -> list[AgentState]:
+            now = dt.datetime.now(dt.UTC)
+            current = dict(
+                conn.execute(
+                    sa.select(table.c.id, table.c.version).where(
+                        table.c.id.in_([w.id for w in writes])
+                    )
+                ).all()
+            )
+            for w in writes:
+                have = current.get(w.id)
+                if w.expected_version is not None and w.expected_version != (have or 0):
+                    raise VersionConflict(w.id, w.expected_version, have)
+            results = [
+                AgentState(
+                    w.id, w.rig, w.agent, w.status, w.state, current.get(w.id, 0) + 1, now
+                )
+                for w in writes
+            ]
+            rows = [
+                {**dataclasses.asdict(r), "updated_at": to_db_time(r.updated_at)} for r in results
+            ]
+            inserts = [r for r in rows if r["id"] not in current]
+            updates = [{**r, "key": r["id"]} for r in rows if r["id"] in current]
+            if inserts:
+                conn.execute(table.insert(), inserts)
+            if updates:
+                conn.execute(
+                    table.update()
+                    .where(table.c.id == sa.bindparam("key"))
+                    .values({c: sa.bindparam(c) for c in rows[0] if c != "id"}),
+                    updates,
+                )
+            return results
+
+        results = self._engine.write(run)
+        self._wrote(len(writes))
+        return results
+
+    def heartbeat(
+        self, agent: str, *, status: Mapping[str, Any] | str | None = None, cycle: int | None = None
+    ) -> Heartbeat:
+        """Record that ``agent`` is alive, with an optional status document and cycle number."""
+        check_id(agent, "agent")
+        document = json_object(status if status is not None else {}, "heartbeat status")
+        if cycle is not None and (not isinstance(cycle, int) or isinstance(cycle, bool)):
+            raise InvalidInput(f"cycle must be an integer: {cycle!r}")
+        beat = Heartbeat(agent, dt.datetime.now(dt.UTC), document, cycle)
+        row = {
+            "id": uuid.uuid4().hex,
+            "agent": agent,
+            "timestamp": to_db_time(beat.timestamp),
+            "status": document,
+            "cycle_number": cycle,
+        }
+        self._engine.write(lambda conn: conn.execute(heartbeats.insert(), [row]))
+        self._wrote(1)
+        return beat
+
+    # --- snapshots and forensics ---------------------------------------------
+    def _wrote(self, count: int) -> None:
+        with self._lock:
+            self._writes_since_checkpoint += count
+            due_writes = self.settings.checkpoint_every_writes
+            due_seconds = self.settings.checkpoint_every_seconds
+            due = (due_writes and self._writes_since_checkpoint >= due_writes) or (
+                due_seconds and time.monotonic() - self._last_checkpoint >= due_seconds
+            )
+        if due:
+            self.checkpoint()
+
+    def checkpoint(self, message: str | None = None) -> str | None:
+        """Snapshot-commit every change since the last snapshot; the commit, or None if none."""
+        with self._lock:
+            pending = self._writes_since_checkpoint
+            self._writes_since_checkpoint = 0
+            self._last_checkpoint = time.monotonic()
+        text = message or f"ops snapshot ({pending} writes from this process)"
+        return self._engine.commit(text)
+
+    def as_of(self, when: dt.datetime | str) -> OpsView:
+        """The plane at a past moment: a datetime, ISO timestamp, commit, ``HEAD~n`` or branch."""
+        moment = parse_when(when)
+        if isinstance(moment, dt.datetime):
+            commit = self._engine.resolve_time(moment)
+        else:
+            commit = self._engine.resolve_revision(moment)
+        return OpsView(self._engine, commit, stale_after=self.stale_after)
+
+    def history(self, id: str) -> list[StateVersion]:
+        """Every snapshot of one record, newest first; NotFound if no snapshot holds it."""
+        check_id(id)
+        versions = self._engine.row_history("operational_state", {"id": id})
+        if not versions:
+            raise NotFound(
+                "operational state history", id, hint="it may not be checkpointed yet"
+            )
+        return [StateVersion(v.commit, v.date, AgentState.from_row(v.row)) for v in versions]
+
+    # --- retention -------------------------------------------------------
+    def cleanup(
+        self,
+        retention_days: float | None = None,
+        *,
+        batch_size: int | None = None,
+        dry_run: bool = False,
+        now: dt.datetime | None = None,
+        progress: Progress | None = None,
+    ) -> CleanupResult:
+        """Delete rows older than the window in batches, then squash older history and gc."""
+        days = self.settings.retention_days if retention_days is None else retention_days
+        size = self.settings.cleanup_batch_size if batch_size is None else batch_size
+        if not isinstance(days, int | float) or isinstance(days, bool) or days < 0:
+            raise InvalidInput(f"retention_days must be a number >= 0, got {days!r}")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise InvalidInput(f"batch_size must be an integer >= 1, got {size!r}")
+        report = progress or (lambda step, done, total: None)
+        cutoff = utc(now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
+        engine = self._engine
+        targets = [
+            (operational_state, operational_state.c.updated_at),
+            (heartbeats, heartbeats.c.timestamp),
+        ]
+        with engine.read() as conn:
+            expired = [
+                int(conn.execute(sa.select(sa.func.count()).where(col < to_db_time(cutoff))).scalar_one())
+                for _, col in targets
+            ]
+        commits_before, bytes_before = engine.commit_count(), engine.size_bytes()
+        if dry_run:
+            return CleanupResult(
+                cutoff, True, *expired, commits_before, commits_before, bytes_before, bytes_before
+            )
+        total = sum(expired)
+        done = 0
+        report("delete", 0, total)
+        for table, column in targets:
+            while True:
+                deleted = engine.write(
+                    lambda conn, t=table, c=column: _delete_batch(conn, t, c, cutoff, size)
+                )
+                done += deleted
+                report("delete", done, total)
+                if deleted < size:
+                    break
+        self.checkpoint(f"ops cleanup: deleted rows older than {cutoff:%Y-%m-%d %H:%M:%S}")
+        report("squash", 0, 1)
+        engine.squash_before(cutoff)
+        report("squash", 1, 1)
+        report("gc", 0, 1)
+        engine.gc()
+        report("gc", 1, 1)
+        return CleanupResult(
+            cutoff, False, *expired, commits_before, engine.commit_count(), bytes_before,
+            engine.size_bytes(),
+        )
+
+    def close(self) -> None:
+        """Snapshot what this process wrote since the last snapshot."""
+        with self._lock:
+            pending = self._writes_since_checkpoint
+        if pending:
+            self.checkpoint()
+
+
+def _delete_batch(
+    conn: sa.Connection, table: sa.Table, column: sa.Column[Any], cutoff: dt.datetime, size: int
+) -> int:
+    # two statements: MySQL refuses a LIMIT subquery on the table being deleted from
+    key = table.c.id
+    ids = conn.execute(sa.select(key).where(column < to_db_time(cutoff)).limit(size)).scalars()
+    batch = list(ids)
+    if batch:
+        conn.execute(sa.delete(table).where(key.in_(batch)))
+    return len(batch)
