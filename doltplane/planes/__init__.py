@@ -1,0 +1,1 @@
+"""Plane logic in SQLAlchemy Core, engine-agnostic."""
