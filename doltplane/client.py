@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 from doltplane.config import Settings
 
 if TYPE_CHECKING:
+    from doltplane.admin import PlaneStatus
     from doltplane.federation import Federation
+    from doltplane.migrations.runner import MigrationStatus, Revision
     from doltplane.planes.ledger import AgentSession, Ledger
     from doltplane.planes.operational import Operational
     from doltplane.store.base import Engine
@@ -81,6 +83,24 @@ class DataPlane:
         from doltplane.planes.crossplane import run_query
 
         return run_query(self, sql, params)
+
+    def migrate(self) -> list[Revision]:
+        """Create the databases if needed and apply pending migrations (idempotent)."""
+        from doltplane import admin
+
+        return admin.migrate(self)
+
+    def migration_status(self) -> list[MigrationStatus]:
+        """Applied and pending migrations per plane; read-only."""
+        from doltplane import admin
+
+        return admin.migration_status(self)
+
+    def status(self) -> list[PlaneStatus]:
+        """Size, commits, last commit and schema version of each plane; read-only."""
+        from doltplane import admin
+
+        return admin.status(self)
 
     def close(self) -> None:
         if "ops" in self.__dict__:

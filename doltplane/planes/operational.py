@@ -246,7 +246,15 @@ class Operational(StateReader):
             raise NotFound(
                 "operational state history", id, hint="it may not be checkpointed yet"
             )
-        return [StateVersion(v.commit, v.date, AgentState.from_row(v.row)) for v in versions]
+        # dolt_history lists the row at every commit; keep the commit where each version appeared
+        distinct: list[StateVersion] = []
+        for v in versions:
+            record = AgentState.from_row(v.row)
+            if distinct and distinct[-1].record.version == record.version:
+                distinct[-1] = StateVersion(v.commit, v.date, record)
+            else:
+                distinct.append(StateVersion(v.commit, v.date, record))
+        return distinct
 
     # --- retention -------------------------------------------------------
     def cleanup(
