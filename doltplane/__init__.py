@@ -5,6 +5,10 @@
         dp.ops.set_state("a1", rig="r", agent="toast", status="busy", state={})
 """
 
+from doltplane.store.loader import bootstrap as _bootstrap
+
+_bootstrap()  # doltlite must be loaded before anything imports sqlite3
+
 from doltplane.client import DataPlane, connect
 from doltplane.config import Settings
 from doltplane.errors import (

@@ -90,6 +90,8 @@ def upgrade(engine: Engine, plane: str) -> list[Revision]:
         if _apply(engine, script, pending.revision):
             engine.commit(f"migration {plane} {pending.revision}: {pending.description}")
             applied.append(dataclasses.replace(pending, applied=True))
+    if applied:
+        engine.reset_connections()
     return applied
 
 

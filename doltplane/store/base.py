@@ -13,9 +13,10 @@ import datetime as dt
 import enum
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-import sqlalchemy as sa
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 T = TypeVar("T")
 
@@ -214,5 +215,9 @@ class Engine(Protocol):
         ...
 
     def size_bytes(self) -> int: ...
+
+    def reset_connections(self) -> None:
+        """Drop pooled connections, e.g. after a schema change that adds tables."""
+        ...
 
     def close(self) -> None: ...

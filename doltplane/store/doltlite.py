@@ -633,6 +633,10 @@ class DoltliteEngine:
 
         return self._run(move, branch, begin=True, what=f"move {branch}")
 
+    def reset_connections(self) -> None:
+        # doltlite registers dolt_history_<t> and friends when a connection opens
+        self.close()
+
     def close(self) -> None:
         with self._lock:
             engines = [*self._writers.values(), *self._readers.values()]

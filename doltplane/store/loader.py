@@ -21,6 +21,19 @@ _MARKER = "_DOLTLITE_BOOTSTRAPPED"
 _STOCK_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
+def bootstrap() -> None:
+    """Load doltlite now, before anyone imports ``sqlite3``; errors wait for first use."""
+    if "sqlite3" in sys.modules or "_sqlite3" in sys.modules:
+        return
+    os.environ.pop(_MARKER, None)  # inherited from a parent: it did not load us
+    try:
+        import doltlite  # noqa: F401  (the import is the bootstrap)
+    except Exception:  # reported by sqlite_module() when an engine opens
+        return
+    if "libdoltlite" not in os.environ.get("LD_PRELOAD", ""):
+        os.environ.pop(_MARKER, None)  # so that our child processes load it too
+
+
 @functools.cache
 def sqlite_module() -> ModuleType:
     """The ``sqlite3`` module, backed by doltlite; EngineUnavailable when that cannot be."""

@@ -1,0 +1,27 @@
+"""Shared fixtures: every test runs on real doltlite files in its own temporary folder."""
+
+from __future__ import annotations
+
+import doltplane  # noqa: F401  (first: doltlite must load before anything imports sqlite3)
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from doltplane import DataPlane, connect
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "dp"
+
+
+@pytest.fixture
+def dp(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DataPlane]:
+    """A data plane with snapshots only when a test asks for one."""
+    for name in list(__import__("os").environ):
+        if name.startswith("DOLTPLANE_"):
+            monkeypatch.delenv(name)
+    with connect(data_dir, checkpoint_every_writes=0, checkpoint_every_seconds=0) as plane:
+        yield plane
