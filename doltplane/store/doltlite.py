@@ -231,6 +231,8 @@ class DoltliteEngine:
             except _Conflicted:
                 raise
             except Exception as exc:
+                if _driver_error(exc) is None and not isinstance(exc, sa.exc.SQLAlchemyError):
+                    raise  # the caller's own error, not the database's
                 if not _is_busy(exc):
                     raise translate(exc, what) from None
                 if attempt < self._retries:
@@ -474,7 +476,7 @@ class DoltliteEngine:
                 self._apply_resolution(conn, conflicted.rows, resolution, source)
                 commit_args = ["-A", "-m", message_text, *self._author_args(author)]
                 sql = f"SELECT dolt_commit({', '.join('?' * len(commit_args))})"
-                return MergeStatus.MERGED, str(conn.exec_driver_sql(sql, commit_args).scalar())
+                return MergeStatus.MERGED, str(conn.exec_driver_sql(sql, tuple(commit_args)).scalar())
             return self._merge_outcome(value, source, source_hash), None
 
         status, commit = self._run(
