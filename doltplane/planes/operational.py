@@ -315,10 +315,12 @@ class Operational(StateReader):
         )
 
     def close(self) -> None:
-        """Snapshot what this process wrote since the last snapshot."""
+        """Snapshot what this process wrote since the last snapshot, unless snapshots are
+        manual only (both cadence settings 0)."""
         with self._lock:
             pending = self._writes_since_checkpoint
-        if pending:
+        cadence = self.settings.checkpoint_every_writes or self.settings.checkpoint_every_seconds
+        if pending and cadence:
             self.checkpoint()
 
 
