@@ -40,6 +40,15 @@ Progress = Callable[[str, int, int], None]
 """``progress(step, done, total)``: called as long work advances."""
 
 _MAX_STATUS = 64
+_VERSIONS = sa.select(operational_state.c.id, operational_state.c.version).where(
+    operational_state.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+_INSERT = operational_state.insert()
+_UPDATE = (
+    operational_state.update()
+    .where(operational_state.c.id == sa.bindparam("key"))
+    .values({c.name: sa.bindparam(c.name) for c in operational_state.c if c.name != "id"})
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,21 +160,13 @@ class Operational(StateReader):
 
         def run(conn: sa.Connection) -> list[AgentState]:
             now = dt.datetime.now(dt.UTC)
-            current = dict(
-                conn.execute(
-                    sa.select(table.c.id, table.c.version).where(
-                        table.c.id.in_([w.id for w in writes])
-                    )
-                ).all()
-            )
+            current = dict(conn.execute(_VERSIONS, {"ids": [w.id for w in writes]}).all())
             for w in writes:
                 have = current.get(w.id)
                 if w.expected_version is not None and w.expected_version != (have or 0):
                     raise VersionConflict(w.id, w.expected_version, have)
             results = [
-                AgentState(
-                    w.id, w.rig, w.agent, w.status, w.state, current.get(w.id, 0) + 1, now
-                )
+                AgentState(w.id, w.rig, w.agent, w.status, w.state, current.get(w.id, 0) + 1, now)
                 for w in writes
             ]
             rows = [
@@ -174,14 +175,9 @@ class Operational(StateReader):
             inserts = [r for r in rows if r["id"] not in current]
             updates = [{**r, "key": r["id"]} for r in rows if r["id"] in current]
             if inserts:
-                conn.execute(table.insert(), inserts)
+                conn.execute(_INSERT, inserts)
             if updates:
-                conn.execute(
-                    table.update()
-                    .where(table.c.id == sa.bindparam("key"))
-                    .values({c: sa.bindparam(c) for c in rows[0] if c != "id"}),
-                    updates,
-                )
+                conn.execute(_UPDATE, updates)
             return results
 
         results = self._engine.write(run)
@@ -243,9 +239,7 @@ class Operational(StateReader):
         check_id(id)
         versions = self._engine.row_history("operational_state", {"id": id})
         if not versions:
-            raise NotFound(
-                "operational state history", id, hint="it may not be checkpointed yet"
-            )
+            raise NotFound("operational state history", id, hint="it may not be checkpointed yet")
         # dolt_history lists the row at every commit; keep the commit where each version appeared
         distinct: list[StateVersion] = []
         for v in versions:
@@ -282,7 +276,11 @@ class Operational(StateReader):
         ]
         with engine.read() as conn:
             expired = [
-                int(conn.execute(sa.select(sa.func.count()).where(col < to_db_time(cutoff))).scalar_one())
+                int(
+                    conn.execute(
+                        sa.select(sa.func.count()).where(col < to_db_time(cutoff))
+                    ).scalar_one()
+                )
                 for _, col in targets
             ]
         commits_before, bytes_before = engine.commit_count(), engine.size_bytes()
@@ -310,7 +308,12 @@ class Operational(StateReader):
         engine.gc()
         report("gc", 1, 1)
         return CleanupResult(
-            cutoff, False, *expired, commits_before, engine.commit_count(), bytes_before,
+            cutoff,
+            False,
+            *expired,
+            commits_before,
+            engine.commit_count(),
+            bytes_before,
             engine.size_bytes(),
         )
 

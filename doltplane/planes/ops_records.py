@@ -40,6 +40,12 @@ heartbeats = sa.Table(
 )
 
 
+_BY_ID = sa.select(operational_state).where(operational_state.c.id == sa.bindparam("id"))
+_BY_IDS = sa.select(operational_state).where(
+    operational_state.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+
+
 def to_db_time(moment: dt.datetime) -> dt.datetime:
     """Stored times are naive UTC (portable across SQLite and MySQL DATETIME)."""
     return utc(moment).replace(tzinfo=None)
@@ -134,20 +140,20 @@ class StateReader:
     def get(self, id: str) -> AgentState:
         """One record; NotFound when there is none."""
         check_id(id)
-        found = self.get_many([id])
-        if id not in found:
+        with self._read() as conn:
+            row = conn.execute(_BY_ID, {"id": id}).mappings().first()
+        if row is None:
             where = f" at {self.revision}" if self.revision else ""
             raise NotFound("operational state", id, hint=f"no such id{where}")
-        return found[id]
+        return AgentState.from_row(row)
 
     def get_many(self, ids: Iterable[str]) -> dict[str, AgentState]:
         """Records by id in one query; ids that do not exist are absent from the result."""
         wanted = [check_id(i) for i in ids]
         if not wanted:
             return {}
-        query = sa.select(operational_state).where(operational_state.c.id.in_(wanted))
         with self._read() as conn:
-            rows = conn.execute(query).mappings().all()
+            rows = conn.execute(_BY_IDS, {"ids": wanted}).mappings().all()
         return {row["id"]: AgentState.from_row(row) for row in rows}
 
     def list(

@@ -16,9 +16,13 @@ def open_engine(settings: Settings, plane: str) -> Engine:
     if plane not in PLANES:
         raise ValueError(f"unknown plane {plane!r}")
     if settings.url is not None:
-        from doltplane.store.server import ServerEngine
+        from doltplane.config import mask_password
+        from doltplane.errors import EngineUnavailable
 
-        return ServerEngine(settings, plane)
+        raise EngineUnavailable(
+            f"no server engine yet for {mask_password(settings.url)}",
+            hint="unset url / DOLTPLANE_URL to use the embedded engine",
+        )
     from doltplane.store.doltlite import DoltliteEngine
 
     return DoltliteEngine(settings.data_dir / f"{plane}.db", settings)

@@ -129,6 +129,7 @@ class DoltliteEngine:
         self._lock = threading.Lock()
         self._writers: dict[str, sa.Engine] = {}
         self._readers: OrderedDict[str | None, sa.Engine] = OrderedDict()
+        self._known_commits: set[str] = set()
         check_database_file(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -342,16 +343,21 @@ class DoltliteEngine:
         return bool(rows[0][0])
 
     def resolve_revision(self, revision: str) -> str:
+        if revision in self._known_commits:  # a commit hash names itself forever
+            return revision
         check_revision(revision)
         try:
-            with self._raw(None, read_only=True) as conn:
-                row = conn.execute("SELECT dolt_hashof(?)", (revision,)).fetchone()
-        except DoltplaneError as exc:
-            raise InvalidRevision(revision, exc.message) from None
+            with self._reader(None).connect() as conn:
+                value = conn.exec_driver_sql("SELECT dolt_hashof(?)", (revision,)).scalar()
         except Exception as exc:
             orig = str(_driver_error(exc) or exc).splitlines()[0]
             raise InvalidRevision(revision, orig.removeprefix("dolt_hashof: ")) from None
-        return str(row[0])
+        commit = str(value)
+        with self._lock:
+            if len(self._known_commits) > 4096:
+                self._known_commits.clear()
+            self._known_commits.add(commit)
+        return commit
 
     def resolve_time(self, when: dt.datetime, *, branch: str | None = None) -> str:
         # dolt_log is in commit order with one-second dates: the first at or before wins
