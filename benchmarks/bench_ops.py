@@ -8,8 +8,6 @@ time over raw doltlite's (1.00 = no overhead). Not a test: nothing asserts.
 
 from __future__ import annotations
 
-import doltplane  # first: loads doltlite before sqlite3
-
 import argparse
 import json
 import sqlite3
@@ -18,6 +16,8 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+
+import doltplane  # first: loads doltlite before sqlite3
 
 UPSERT = (
     "INSERT INTO operational_state (id, rig, agent, status, state, version, updated_at) "
@@ -62,17 +62,22 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     scale = parser.parse_args().scale
     singles, batch_total, reads, as_of_reads = (
-        int(2000 * scale), int(50_000 * scale), int(5000 * scale), int(500 * scale)
+        int(2000 * scale),
+        int(50_000 * scale),
+        int(5000 * scale),
+        int(500 * scale),
     )
     base = Path(tempfile.mkdtemp(prefix="doltplane-bench-"))
     results = []
 
     # 1. single durable writes: one transaction per write
     dp = fresh(base, "single")
-    ours = timed(lambda: [
-        dp.ops.set_state(f"agent-{i}", rig="r", agent="a", status="busy", state=STATE)
-        for i in range(singles)
-    ])
+    ours = timed(
+        lambda: [
+            dp.ops.set_state(f"agent-{i}", rig="r", agent="a", status="busy", state=STATE)
+            for i in range(singles)
+        ]
+    )
     raw_dp = fresh(base, "single-raw")
     conn = raw_connection(raw_dp)
 
@@ -89,8 +94,13 @@ def main() -> None:
     def ours_batches() -> None:
         for start in range(0, batch_total, 1000):
             dp.ops.set_many(
-                {"id": f"agent-{i}", "rig": f"rig{i % 10}", "agent": f"a{i % 50}",
-                 "status": "busy", "state": STATE}
+                {
+                    "id": f"agent-{i}",
+                    "rig": f"rig{i % 10}",
+                    "agent": f"a{i % 50}",
+                    "status": "busy",
+                    "state": STATE,
+                }
                 for i in range(start, start + 1000)
             )
 
@@ -100,49 +110,82 @@ def main() -> None:
             conn.executemany(UPSERT, [row(i) for i in range(start, start + 1000)])
             conn.execute("COMMIT")
 
-    results.append(("set_many, 1,000 per batch", batch_total, timed(ours_batches),
-                    timed(raw_batches)))
+    results.append(
+        ("set_many, 1,000 per batch", batch_total, timed(ours_batches), timed(raw_batches))
+    )
     dp.ops.checkpoint()
     conn.execute("SELECT dolt_commit('-A', '-m', 'raw snapshot')")
 
     # 3. primary-key reads
     ids = [f"agent-{(i * 7919) % batch_total}" for i in range(reads)]
-    results.append(("get by id", reads, timed(lambda: [dp.ops.get(i) for i in ids]),
-                    timed(lambda: [conn.execute("SELECT * FROM operational_state WHERE id = ?",
-                                                (i,)).fetchone() for i in ids])))
+    results.append(
+        (
+            "get by id",
+            reads,
+            timed(lambda: [dp.ops.get(i) for i in ids]),
+            timed(
+                lambda: [
+                    conn.execute("SELECT * FROM operational_state WHERE id = ?", (i,)).fetchone()
+                    for i in ids
+                ]
+            ),
+        )
+    )
 
     # 4. AS OF point reads at an earlier commit
-    dp.ops.set_many({"id": i, "rig": "r", "agent": "a", "status": "idle", "state": {}}
-                    for i in ids[:100])
+    dp.ops.set_many(
+        {"id": i, "rig": "r", "agent": "a", "status": "idle", "state": {}} for i in ids[:100]
+    )
     dp.ops.checkpoint()
     earlier = dp.engine("ops").resolve_revision("HEAD~1")
     conn.executemany(UPSERT, [row(i) for i in range(100)])
     conn.execute("SELECT dolt_commit('-A', '-m', 'raw change')")
     raw_earlier = conn.execute("SELECT dolt_hashof('HEAD~1')").fetchone()[0]
     sub = ids[:as_of_reads]
-    results.append((
-        "as_of(commit).get by id",
-        as_of_reads,
-        timed(lambda: [dp.ops.as_of(earlier).get(i) for i in sub]),
-        timed(lambda: [conn.execute(
-            "SELECT * FROM dolt_at_operational_state(?) WHERE id = ?", (raw_earlier, i)
-        ).fetchone() for i in sub]),
-    ))
+    results.append(
+        (
+            "as_of(commit).get by id",
+            as_of_reads,
+            timed(lambda: [dp.ops.as_of(earlier).get(i) for i in sub]),
+            timed(
+                lambda: [
+                    conn.execute(
+                        "SELECT * FROM dolt_at_operational_state(?) WHERE id = ?", (raw_earlier, i)
+                    ).fetchone()
+                    for i in sub
+                ]
+            ),
+        )
+    )
     view = dp.ops.as_of(earlier)
-    results.append(("as_of view reused, get by id", as_of_reads,
-                    timed(lambda: [view.get(i) for i in sub]),
-                    timed(lambda: [conn.execute(
-                        "SELECT * FROM dolt_at_operational_state(?) WHERE id = ?",
-                        (raw_earlier, i)).fetchone() for i in sub])))
+    results.append(
+        (
+            "as_of view reused, get by id",
+            as_of_reads,
+            timed(lambda: [view.get(i) for i in sub]),
+            timed(
+                lambda: [
+                    conn.execute(
+                        "SELECT * FROM dolt_at_operational_state(?) WHERE id = ?", (raw_earlier, i)
+                    ).fetchone()
+                    for i in sub
+                ]
+            ),
+        )
+    )
     dp.close()
     raw_dp.close()
 
     print(f"doltplane {doltplane.__name__} ops benchmark, scale {scale}, files in {base}")
-    print(f"{'workload':<32}{'n':>8}{'doltplane/s':>14}{'raw/s':>12}{'ratio':>8}"
-          f"{'peak KB':>10}{'raw KB':>9}")
+    print(
+        f"{'workload':<32}{'n':>8}{'doltplane/s':>14}{'raw/s':>12}{'ratio':>8}"
+        f"{'peak KB':>10}{'raw KB':>9}"
+    )
     for name, n, (ours_s, ours_mem), (raw_s, raw_mem) in results:
-        print(f"{name:<32}{n:>8}{n / ours_s:>14,.0f}{n / raw_s:>12,.0f}"
-              f"{ours_s / raw_s:>8.2f}{ours_mem / 1024:>10,.0f}{raw_mem / 1024:>9,.0f}")
+        print(
+            f"{name:<32}{n:>8}{n / ours_s:>14,.0f}{n / raw_s:>12,.0f}"
+            f"{ours_s / raw_s:>8.2f}{ours_mem / 1024:>10,.0f}{raw_mem / 1024:>9,.0f}"
+        )
 
 
 if __name__ == "__main__":

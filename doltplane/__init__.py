@@ -1,8 +1,8 @@
 """doltplane: a version-controlled data plane on Dolt for multi-agent systems.
 
-    import doltplane
-    with doltplane.connect() as dp:          # embedded doltlite in ./.doltplane
-        dp.ops.set_state("a1", rig="r", agent="toast", status="busy", state={})
+import doltplane
+with doltplane.connect() as dp:          # embedded doltlite in ./.doltplane
+    dp.ops.set_state("a1", rig="r", agent="toast", status="busy", state={})
 """
 
 from doltplane.store.loader import bootstrap as _bootstrap

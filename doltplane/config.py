@@ -83,7 +83,9 @@ class Settings:
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         from_env = {
-            name: env[var] for name, var in ENVIRONMENT_VARIABLES.items() if env.get(var) not in (None, "")
+            name: env[var]
+            for name, var in ENVIRONMENT_VARIABLES.items()
+            if env.get(var) not in (None, "")
         }
         data_dir = Path(overrides.get("data_dir") or from_env.get("data_dir") or cls.data_dir)
         merged: dict[str, Any] = {**_read_config_file(data_dir), **from_env, **overrides}
@@ -96,7 +98,9 @@ class Settings:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             text = "" if value is None else str(value)
-            out[field.name] = mask_password(text) if "url" in field.name or "remote" in field.name else text
+            out[field.name] = (
+                mask_password(text) if "url" in field.name or "remote" in field.name else text
+            )
         return out
 
 
@@ -141,7 +145,9 @@ def _coerce(name: str, value: Any) -> Any:
             raise ValueError("a boolean is not a number")
         return kind(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"setting {name} must be {kind.__name__}, got {value!r} ({exc})") from None
+        raise ConfigError(
+            f"setting {name} must be {kind.__name__}, got {value!r} ({exc})"
+        ) from None
 
 
 def mask_password(url: str) -> str:

@@ -4,12 +4,12 @@ The tree (the CLI exit code of each class in brackets)::
 
     DoltplaneError                     [1]
     ├── InvalidInput (ValueError)      [3]  bad input from the caller; nothing was written
-    │   ├── InvalidId                       id too long, empty, or with control characters
+    │   ├── InvalidId                       id too long, empty, or with control chars
     │   ├── InvalidDocument                 malformed JSON/TOML/YAML, or not the shape required
     │   ├── InvalidRevision                 unknown or malformed revision, timestamp outside history
     │   ├── InvalidBranchName               a branch name Dolt or git would refuse
     │   ├── UnsafePath                      a path that escapes its folder
-    │   └── CatalogInvalid                  federation files that fail validation (carries the problems)
+    │   └── CatalogInvalid                  federation files that fail validation
     ├── NotFound (LookupError)         [4]  unknown id, name, branch or file
     ├── VersionConflict                [5]  optimistic concurrency: expected version is stale
     ├── MergeConflict                  [6]  an operation needs a clean merge and has conflicts

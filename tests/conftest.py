@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import doltplane  # noqa: F401  (first: doltlite must load before anything imports sqlite3)
-
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import doltplane  # noqa: F401  (first: doltlite must load before anything imports sqlite3)
 from doltplane import DataPlane, connect
 
 

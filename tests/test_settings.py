@@ -38,11 +38,14 @@ def test_bad_settings_are_config_errors(source: dict[str, object], message: str)
 
 def test_malformed_config_file(tmp_path: Path) -> None:
     (tmp_path / "doltplane.toml").write_text("retention_days = [\n")
-    with pytest.raises(ConfigError, match="doltplane.toml"):
+    with pytest.raises(ConfigError, match=r"doltplane\.toml"):
         Settings.load({"data_dir": tmp_path}, env={})
 
 
 def test_passwords_are_masked() -> None:
-    assert mask_password("mysql+pymysql://root:s3cret@db:3306/x") == "mysql+pymysql://root:***@db:3306/x"
+    assert (
+        mask_password("mysql+pymysql://root:s3cret@db:3306/x")
+        == "mysql+pymysql://root:***@db:3306/x"
+    )
     settings = Settings.load({"url": "mysql+pymysql://u:pw@h/db"}, env={})
     assert "pw" not in settings.display()["url"]

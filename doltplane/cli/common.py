@@ -120,6 +120,8 @@ def emit(
         return
     data = to_jsonable(value)
     if isinstance(data, dict):
-        echo_table([{"field": k, "value": v} for k, v in data.items()], ["field", "value"], title=title)
+        echo_table(
+            [{"field": k, "value": v} for k, v in data.items()], ["field", "value"], title=title
+        )
     else:
         echo_table(data, columns, title=title)

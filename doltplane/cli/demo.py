@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from doltplane.cli.demo_federation import federation_story
+from doltplane.cli.demo_ledger import ledger_story
 from doltplane.client import DataPlane, connect
 from doltplane.errors import VersionConflict
 
@@ -41,9 +43,7 @@ def operational_story(dp: DataPlane, say: Say) -> None:
 
     say("Now: each agent sets its live state and sends a heartbeat.")
     for n, agent in enumerate(AGENTS):
-        ops.set_state(
-            f"{agent}-1", rig="gastown", agent=agent, status="idle", state={"task": None}
-        )
+        ops.set_state(f"{agent}-1", rig="gastown", agent=agent, status="idle", state={"task": None})
         ops.heartbeat(agent, status={"load": n}, cycle=1)
     first = ops.checkpoint("snapshot: all agents idle")
     say(f"  snapshot commit {first}")
@@ -73,9 +73,11 @@ def operational_story(dp: DataPlane, say: Say) -> None:
         say(f"A second writer with the stale version is refused: {exc.one_line()}")
     ops.checkpoint("snapshot: toast busy")
 
-    say(f"Now toast is {ops.get('toast-1').status!r}; AS OF {before:%H:%M:%S} UTC it was "
+    say(
+        f"Now toast is {ops.get('toast-1').status!r}; AS OF {before:%H:%M:%S} UTC it was "
         f"{ops.as_of(before).get('toast-1').status!r}; at HEAD~1 it was "
-        f"{ops.as_of('HEAD~1').get('toast-1').status!r}.")
+        f"{ops.as_of('HEAD~1').get('toast-1').status!r}."
+    )
     say("History of toast-1, newest first:")
     for version in ops.history("toast-1"):
         record = version.record
@@ -84,15 +86,23 @@ def operational_story(dp: DataPlane, say: Say) -> None:
         say(f"  heartbeat {health.agent:<8} {health.age_seconds:5.1f}s ago  stale={health.stale}")
 
     cutoff_age = (dt.datetime.now(dt.UTC) - old_done).total_seconds() - 1.0
-    say(f"Cleanup with the retention window shortened to {cutoff_age:.1f} s for the demo "
-        "(the default is 7 days):")
+    say(
+        f"Cleanup with the retention window shortened to {cutoff_age:.1f} s for the demo "
+        "(the default is 7 days):"
+    )
     result = ops.cleanup(retention_days=cutoff_age / 86400)
-    say(f"  deleted {result.state_rows_deleted} expired state rows, "
-        f"{result.heartbeats_deleted} heartbeats")
-    say(f"  commits {result.commits_before} -> {result.commits_after}, "
-        f"file {_kb(result.bytes_before)} -> {_kb(result.bytes_after)}")
-    say(f"  in-window history still answers: toast-1 has {len(ops.history('toast-1'))} snapshots, "
-        f"AS OF {before:%H:%M:%S} says {ops.as_of(before).get('toast-1').status!r}")
+    say(
+        f"  deleted {result.state_rows_deleted} expired state rows, "
+        f"{result.heartbeats_deleted} heartbeats"
+    )
+    say(
+        f"  commits {result.commits_before} -> {result.commits_after}, "
+        f"file {_kb(result.bytes_before)} -> {_kb(result.bytes_after)}"
+    )
+    say(
+        f"  in-window history still answers: toast-1 has {len(ops.history('toast-1'))} snapshots, "
+        f"AS OF {before:%H:%M:%S} says {ops.as_of(before).get('toast-1').status!r}"
+    )
 
 
 def run_demo(workdir: str | Path | None, say: Say) -> None:
@@ -104,19 +114,9 @@ def run_demo(workdir: str | Path | None, say: Say) -> None:
         applied = dp.migrate()
         say(f"Initialised {len(applied)} migration(s), each a Dolt commit.")
         operational_story(dp, say)
-        try:
-            from doltplane.cli.demo_ledger import ledger_story
-        except ImportError:
-            ledger_story = None
-        if ledger_story is not None:
-            say("")
-            ledger_story(dp, say)
-    try:
-        from doltplane.cli.demo_federation import federation_story
-    except ImportError:
-        federation_story = None
-    if federation_story is not None:
         say("")
-        federation_story(base / "federation", say)
+        ledger_story(dp, say)
+    say("")
+    federation_story(base / "federation", say)
     say("")
     say(f"Done. Everything is in {base}; try: doltplane --data-dir {base / 'site'} status")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
@@ -43,24 +42,12 @@ def cli(ctx: click.Context, data_dir: str | None, url: str | None, traceback: bo
 
 
 def _register() -> None:
-    from doltplane.cli import admin, ops
+    from doltplane.cli import admin, federation, ledger, ops
 
     cli.add_command(ops.ops)
-    for command in admin.COMMANDS:
+    cli.add_command(federation.federation)
+    for command in [*admin.COMMANDS, *ledger.COMMANDS]:
         cli.add_command(command)
-    try:
-        from doltplane.cli import ledger
-    except ImportError:  # the ledger CLI lands with the ledger plane
-        pass
-    else:
-        for command in ledger.COMMANDS:
-            cli.add_command(command)
-    try:
-        from doltplane.cli import federation
-    except ImportError:  # the federation CLI lands with the federation plane
-        pass
-    else:
-        cli.add_command(federation.federation)
 
 
 _register()
@@ -71,4 +58,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

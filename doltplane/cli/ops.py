@@ -80,9 +80,7 @@ def list_states(
     as_json: bool,
 ) -> None:
     """List records, most recently updated first."""
-    rows = get_dp().ops.list(
-        rig=rig, agent=agent, status=status, updated_since=since, limit=limit
-    )
+    rows = get_dp().ops.list(rig=rig, agent=agent, status=status, updated_since=since, limit=limit)
     emit(rows, as_json, columns=STATE_COLUMNS)
 
 

@@ -12,6 +12,7 @@ while old commits still reference them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import datetime as dt
 import threading
 import time
@@ -24,7 +25,6 @@ import sqlalchemy as sa
 from doltplane.config import Settings
 from doltplane.errors import InvalidInput, NotFound, VersionConflict
 from doltplane.planes.ops_records import (
-    AgentHealth,
     AgentState,
     Heartbeat,
     StateReader,
@@ -156,8 +156,6 @@ class Operational(StateReader):
         return self._write_states(writes) if writes else []
 
     def _write_states(self, writes: list[_StateWrite]) -> list[AgentState]:
-        table = operational_state
-
         def run(conn: sa.Connection) -> list[AgentState]:
             now = dt.datetime.now(dt.UTC)
             current = dict(conn.execute(_VERSIONS, {"ids": [w.id for w in writes]}).all())
@@ -286,7 +284,14 @@ class Operational(StateReader):
         commits_before, bytes_before = engine.commit_count(), engine.size_bytes()
         if dry_run:
             return CleanupResult(
-                cutoff, True, *expired, commits_before, commits_before, bytes_before, bytes_before
+                cutoff,
+                True,
+                expired[0],
+                expired[1],
+                commits_before,
+                commits_before,
+                bytes_before,
+                bytes_before,
             )
         total = sum(expired)
         done = 0
@@ -294,7 +299,9 @@ class Operational(StateReader):
         for table, column in targets:
             while True:
                 deleted = engine.write(
-                    lambda conn, t=table, c=column: _delete_batch(conn, t, c, cutoff, size)
+                    functools.partial(
+                        _delete_batch, table=table, column=column, cutoff=cutoff, size=size
+                    )
                 )
                 done += deleted
                 report("delete", done, total)
@@ -310,7 +317,8 @@ class Operational(StateReader):
         return CleanupResult(
             cutoff,
             False,
-            *expired,
+            expired[0],
+            expired[1],
             commits_before,
             engine.commit_count(),
             bytes_before,
@@ -328,7 +336,12 @@ class Operational(StateReader):
 
 
 def _delete_batch(
-    conn: sa.Connection, table: sa.Table, column: sa.Column[Any], cutoff: dt.datetime, size: int
+    conn: sa.Connection,
+    *,
+    table: sa.Table,
+    column: sa.Column[Any],
+    cutoff: dt.datetime,
+    size: int,
 ) -> int:
     # two statements: MySQL refuses a LIMIT subquery on the table being deleted from
     key = table.c.id

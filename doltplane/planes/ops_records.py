@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import datetime as dt
 import json
@@ -74,7 +75,7 @@ class AgentState:
     updated_at: dt.datetime
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> AgentState:
+    def from_row(cls, row: Mapping[Any, Any]) -> AgentState:
         return cls(
             id=row["id"],
             rig=row["rig"],
@@ -103,7 +104,7 @@ class Heartbeat:
     cycle_number: int | None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Heartbeat:
+    def from_row(cls, row: Mapping[Any, Any]) -> Heartbeat:
         return cls(
             agent=row["agent"],
             timestamp=from_db_time(row["timestamp"]),
@@ -178,7 +179,7 @@ class StateReader:
         with self._read() as conn:
             return [AgentState.from_row(r) for r in conn.execute(query).mappings().all()]
 
-    def heartbeats(self, agent: str, *, limit: int = 100) -> list[Heartbeat]:
+    def heartbeats(self, agent: str, *, limit: int = 100) -> builtins.list[Heartbeat]:
         """An agent's heartbeats, newest first."""
         check_id(agent, "agent")
         query = (
@@ -192,7 +193,7 @@ class StateReader:
 
     def agents(
         self, *, stale_after: float | None = None, now: dt.datetime | None = None
-    ) -> list[AgentHealth]:
+    ) -> builtins.list[AgentHealth]:
         """The last heartbeat of every agent, flagged stale when older than ``stale_after`` s."""
         threshold = self.stale_after if stale_after is None else stale_after
         if threshold < 0:

@@ -17,6 +17,7 @@ import random
 import re
 import threading
 import time
+import typing
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -78,9 +79,9 @@ def _driver_error(exc: BaseException) -> BaseException | None:
     """The DBAPI error inside ``exc`` (SQLAlchemy wraps it), or None for a non-driver error."""
     sqlite3 = sqlite_module()
     if isinstance(exc, sa.exc.DBAPIError):
-        return exc.orig
+        return exc.orig if isinstance(exc.orig, BaseException) else None
     if isinstance(exc, sqlite3.Error):
-        return exc
+        return typing.cast(BaseException, exc)  # the module is typed as a plain ModuleType
     return None
 
 
@@ -406,7 +407,9 @@ class DoltliteEngine:
             for values in result.fetchall():
                 row = dict(zip(columns, values, strict=True))
                 sides = {
-                    side: {c[len(side) + 1 :]: v for c, v in row.items() if c.startswith(side + "_")}
+                    side: {
+                        c[len(side) + 1 :]: v for c, v in row.items() if c.startswith(side + "_")
+                    }
                     for side in ("base", "our", "their")
                 }
                 for side in ("our", "their"):
@@ -416,9 +419,13 @@ class DoltliteEngine:
                     "their": row.get("their_diff_type") == "removed",
                 }
 
-                def present(side: str) -> dict[str, Any] | None:
+                def present(
+                    side: str,
+                    sides: dict[str, dict[str, Any]] = sides,
+                    gone: dict[str, bool] = removed,
+                ) -> dict[str, Any] | None:
                     values = sides[side]
-                    if removed.get(side) or all(v is None for v in values.values()):
+                    if gone.get(side) or all(v is None for v in values.values()):
                         return None
                     return values
 
@@ -482,7 +489,9 @@ class DoltliteEngine:
                 self._apply_resolution(conn, conflicted.rows, resolution, source)
                 commit_args = ["-A", "-m", message_text, *self._author_args(author)]
                 sql = f"SELECT dolt_commit({', '.join('?' * len(commit_args))})"
-                return MergeStatus.MERGED, str(conn.exec_driver_sql(sql, tuple(commit_args)).scalar())
+                return MergeStatus.MERGED, str(
+                    conn.exec_driver_sql(sql, tuple(commit_args)).scalar()
+                )
             return self._merge_outcome(value, source, source_hash), None
 
         status, commit = self._run(
@@ -505,7 +514,9 @@ class DoltliteEngine:
         for table in tables:
             pk = self._primary_key(conn, table)
             given = {tuple(r.get(k) for k in pk): r for r in resolution.get(table, ())}
-            missing = [r.key for r in rows if r.table == table and tuple(r.key.values()) not in given]
+            missing = [
+                r.key for r in rows if r.table == table and tuple(r.key.values()) not in given
+            ]
             if missing:
                 raise MergeConflict(
                     source, [table], missing, hint="give a final row for every conflicting key"
@@ -614,7 +625,8 @@ class DoltliteEngine:
 
                 conn.execute("SELECT dolt_reset('--soft', ?)", (root.hash,))
                 tip = recommit(
-                    f"doltplane: squashed {len(folded)} commits up to {newest_folded.date:%Y-%m-%d %H:%M:%S}",
+                    f"doltplane: squashed {len(folded)} commits up to "
+                    f"{newest_folded.date:%Y-%m-%d %H:%M:%S}",
                     newest_folded,
                 )
                 for commit in reversed(kept):

@@ -38,13 +38,30 @@ BAD_WRITES: list[tuple[str, type[Exception], Callable[[DataPlane], object]]] = [
     ("control chars", InvalidId, lambda dp: ok(dp, id="a\x00b")),
     ("newline in agent", InvalidId, lambda dp: ok(dp, agent="a\nb")),
     ("bad version", InvalidInput, lambda dp: ok(dp, expected_version=-1)),
-    ("batch with bad record", InvalidDocument, lambda dp: dp.ops.set_many(
-        [{"id": "good", "rig": "r", "agent": "a", "status": "s", "state": {}},
-         {"id": "bad", "rig": "r", "agent": "a", "status": "s", "state": "nope"}])),
-    ("batch duplicate ids", InvalidInput, lambda dp: dp.ops.set_many(
-        [{"id": "d", "rig": "r", "agent": "a", "status": "s", "state": {}}] * 2)),
-    ("batch unknown field", InvalidInput, lambda dp: dp.ops.set_many(
-        [{"id": "d", "rig": "r", "agent": "a", "status": "s", "state": {}, "x": 1}])),
+    (
+        "batch with bad record",
+        InvalidDocument,
+        lambda dp: dp.ops.set_many(
+            [
+                {"id": "good", "rig": "r", "agent": "a", "status": "s", "state": {}},
+                {"id": "bad", "rig": "r", "agent": "a", "status": "s", "state": "nope"},
+            ]
+        ),
+    ),
+    (
+        "batch duplicate ids",
+        InvalidInput,
+        lambda dp: dp.ops.set_many(
+            [{"id": "d", "rig": "r", "agent": "a", "status": "s", "state": {}}] * 2
+        ),
+    ),
+    (
+        "batch unknown field",
+        InvalidInput,
+        lambda dp: dp.ops.set_many(
+            [{"id": "d", "rig": "r", "agent": "a", "status": "s", "state": {}, "x": 1}]
+        ),
+    ),
     ("heartbeat status", InvalidDocument, lambda dp: dp.ops.heartbeat("a", status="[]")),
     ("negative retention", InvalidInput, lambda dp: dp.ops.cleanup(-1)),
     ("zero batch", InvalidInput, lambda dp: dp.ops.cleanup(batch_size=0)),
@@ -100,9 +117,8 @@ def test_data_dir_made_by_plain_sqlite_is_refused(tmp_path: Path) -> None:
     header = b"SQLite format 3\x00" + bytes(84)
     stock.write_bytes(header)  # what a stock SQLite file starts with
     size = stock.stat().st_size
-    with pytest.raises(NotADoltDatabase, match="plain SQLite"):
-        with connect(data_dir) as dp:
-            dp.ops.list()
+    with pytest.raises(NotADoltDatabase, match="plain SQLite"), connect(data_dir) as dp:
+        dp.ops.list()
     assert stock.stat().st_size == size
     assert sqlite3  # stock SQLite itself is not importable here before doltlite
 
@@ -111,6 +127,5 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     data_dir = tmp_path / "junk"
     data_dir.mkdir()
     (data_dir / "ops.db").write_text("hello, I am not a database" * 50)
-    with pytest.raises(NotADoltDatabase):
-        with connect(data_dir) as dp:
-            dp.ops.list()
+    with pytest.raises(NotADoltDatabase), connect(data_dir) as dp:
+        dp.ops.list()

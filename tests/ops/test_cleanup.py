@@ -14,8 +14,13 @@ from doltplane.errors import InvalidInput
 def churn(dp: DataPlane, prefix: str, rounds: int) -> None:
     for r in range(rounds):
         dp.ops.set_many(
-            {"id": f"{prefix}{i}", "rig": "r", "agent": "a", "status": "s",
-             "state": {"r": r, "pad": "p" * 300}}
+            {
+                "id": f"{prefix}{i}",
+                "rig": "r",
+                "agent": "a",
+                "status": "s",
+                "state": {"r": r, "pad": "p" * 300},
+            }
             for i in range(40)
         )
         dp.ops.checkpoint()

@@ -30,8 +30,22 @@ def as_json(result: Result) -> object:
 
 
 def test_set_get_list_round_trip(run) -> None:  # type: ignore[no-untyped-def]
-    record = as_json(run("ops", "set", "a1", "--rig", "r", "--agent", "toast",
-                         "--status", "busy", "--state", '{"task": "gt-1"}', "--json"))
+    record = as_json(
+        run(
+            "ops",
+            "set",
+            "a1",
+            "--rig",
+            "r",
+            "--agent",
+            "toast",
+            "--status",
+            "busy",
+            "--state",
+            '{"task": "gt-1"}',
+            "--json",
+        )
+    )
     assert record["version"] == 1 and record["state"] == {"task": "gt-1"}
     got = as_json(run("ops", "get", "a1", "--json"))
     assert got["status"] == "busy"
@@ -45,8 +59,19 @@ def test_history_as_of_checkpoint(run) -> None:  # type: ignore[no-untyped-def]
     run("ops", "set", "a1", "--rig", "r", "--agent", "t", "--status", "idle")
     first = as_json(run("ops", "checkpoint", "--json"))["commit"]
     time.sleep(0.01)
-    run("ops", "set", "a1", "--rig", "r", "--agent", "t", "--status", "busy",
-        "--expected-version", "1")
+    run(
+        "ops",
+        "set",
+        "a1",
+        "--rig",
+        "r",
+        "--agent",
+        "t",
+        "--status",
+        "busy",
+        "--expected-version",
+        "1",
+    )
     assert as_json(run("ops", "checkpoint", "--json"))["commit"] != first
     history = as_json(run("ops", "history", "a1", "--json"))
     assert [h["record"]["status"] for h in history] == ["busy", "idle"]
@@ -71,12 +96,30 @@ def test_heartbeat_agents_cleanup_status(run) -> None:  # type: ignore[no-untype
     ("args", "code", "text"),
     [
         (["ops", "get", "ghost"], 4, "not found"),
-        (["ops", "set", "a", "--rig", "r", "--agent", "a", "--status", "s", "--state", "{"], 3,
-         "not valid JSON"),
+        (
+            ["ops", "set", "a", "--rig", "r", "--agent", "a", "--status", "s", "--state", "{"],
+            3,
+            "not valid JSON",
+        ),
         (["ops", "as-of", "nope"], 3, "invalid revision"),
         (["ops", "cleanup", "--retention-days", "-1"], 3, "retention_days"),
-        (["ops", "set", "a", "--rig", "r", "--agent", "a", "--status", "s",
-          "--expected-version", "4"], 5, "version conflict"),
+        (
+            [
+                "ops",
+                "set",
+                "a",
+                "--rig",
+                "r",
+                "--agent",
+                "a",
+                "--status",
+                "s",
+                "--expected-version",
+                "4",
+            ],
+            5,
+            "version conflict",
+        ),
     ],
 )
 def test_errors_are_one_line_with_stable_exit_codes(  # type: ignore[no-untyped-def]

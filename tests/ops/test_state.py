@@ -67,8 +67,12 @@ def test_two_writers_one_conflict_no_lost_update(dp: DataPlane) -> None:
         seen = dp.ops.get("counter")
         barrier.wait()
         try:
-            put(dp, "counter", state={"n": seen.state["n"] + 1, "by": name},
-                expected_version=seen.version)
+            put(
+                dp,
+                "counter",
+                state={"n": seen.state["n"] + 1, "by": name},
+                expected_version=seen.version,
+            )
             outcomes.append("ok")
         except VersionConflict:
             outcomes.append("conflict")
