@@ -12,8 +12,8 @@ while old commits still reference them.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import datetime as dt
+import functools
 import threading
 import time
 import uuid
