@@ -1,0 +1,256 @@
+"""Full validation: structure, ``config/rig-schema.json`` and ``config/validation-rules.yaml``.
+
+The schema's ``$defs`` holds one JSON Schema per kind (``role``, ``formula``);
+a kind without a definition is checked against the whole schema. The rules
+file adds what JSON Schema says awkwardly: required keys, allowed values and
+name patterns per kind, with dotted keys (``session.command``) and ``[]`` for
+every item of a list (``steps[].id``), and the template categories.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import jsonschema  # type: ignore[import-untyped]
+import yaml
+
+from doltplane.federation.catalog import ParsedCatalog, parse_catalog
+from doltplane.federation.locate import line_of
+from doltplane.federation.models import KINDS, Kind, Problem
+from doltplane.federation.repo import FileEntry
+
+SCHEMA_PATH = "config/rig-schema.json"
+RULES_PATH = "config/validation-rules.yaml"
+DEFAULT_CATEGORIES = ("agent-prompts", "project-templates", "workflow-templates")
+
+_RULES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "version": {"type": "integer"},
+        "kinds": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                kind: {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "required": {"type": "array", "items": {"type": "string"}},
+                        "allowed": {
+                            "type": "object",
+                            "additionalProperties": {"type": "array"},
+                        },
+                        "patterns": {
+                            "type": "object",
+                            "additionalProperties": {"type": "string"},
+                        },
+                        "categories": {"type": "array", "items": {"type": "string"}},
+                        "max_bytes": {"type": "integer", "minimum": 1},
+                    },
+                }
+                for kind in KINDS
+            },
+        },
+    },
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidationReport:
+    """What ``validate`` found: ``ok`` when ``problems`` is empty."""
+
+    files: int
+    entries: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclasses.dataclass
+class _Rules:
+    required: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    allowed: dict[str, dict[str, list[Any]]] = dataclasses.field(default_factory=dict)
+    patterns: dict[str, dict[str, re.Pattern[str]]] = dataclasses.field(default_factory=dict)
+    categories: tuple[str, ...] = DEFAULT_CATEGORIES
+    max_bytes: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+def validate_files(files: Mapping[str, FileEntry]) -> ValidationReport:
+    """Every problem in a set of catalog files, as ``path:line: message`` sorted by path."""
+    parsed = parse_catalog(files)
+    problems = list(parsed.problems)
+    schema = _load_schema(files, problems)
+    rules = _load_rules(files, problems)
+    for path, (kind, doc, text) in sorted(parsed.documents.items()):
+        if schema is not None:
+            problems += _schema_problems(schema, kind, path, doc, text)
+        if rules is not None:
+            problems += _rule_problems(rules, kind, path, doc, text)
+    if rules is not None:
+        problems += _template_problems(rules, parsed, files)
+    ordered = sorted(set(problems), key=lambda p: (p.path, p.line, p.message))
+    return ValidationReport(
+        files=len(files), entries=parsed.size, problems=[str(p) for p in ordered]
+    )
+
+
+def _load_schema(files: Mapping[str, FileEntry], problems: list[Problem]) -> dict[str, Any] | None:
+    entry = files.get(SCHEMA_PATH)
+    if entry is None:
+        problems.append(Problem(SCHEMA_PATH, 1, "missing: the catalog needs a JSON Schema here"))
+        return None
+    try:
+        schema = json.loads(entry.data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(SCHEMA_PATH, 1, f"not UTF-8 text ({exc.reason})"))
+        return None
+    except json.JSONDecodeError as exc:
+        problems.append(Problem(SCHEMA_PATH, exc.lineno, f"malformed JSON: {exc.msg}"))
+        return None
+    if not isinstance(schema, dict):
+        problems.append(Problem(SCHEMA_PATH, 1, "the schema must be a JSON object"))
+        return None
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        problems.append(Problem(SCHEMA_PATH, 1, f"not a valid JSON Schema: {exc.message}"))
+        return None
+    return schema
+
+
+def _load_rules(files: Mapping[str, FileEntry], problems: list[Problem]) -> _Rules | None:
+    entry = files.get(RULES_PATH)
+    if entry is None:
+        problems.append(Problem(RULES_PATH, 1, "missing: the catalog needs its validation rules"))
+        return None
+    try:
+        raw = yaml.safe_load(entry.data.decode("utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(RULES_PATH, 1, f"not UTF-8 text ({exc.reason})"))
+        return None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problems.append(
+            Problem(RULES_PATH, line, f"malformed YAML: {getattr(exc, 'problem', exc)}")
+        )
+        return None
+    errors = sorted(
+        jsonschema.Draft202012Validator(_RULES_SCHEMA).iter_errors(raw), key=lambda e: list(e.path)
+    )
+    if errors:
+        for error in errors:
+            where = ".".join(str(p) for p in error.absolute_path) or "(top)"
+            problems.append(Problem(RULES_PATH, 1, f"{where}: {error.message}"))
+        return None
+    rules = _Rules()
+    for kind, spec in (raw.get("kinds") or {}).items():
+        rules.required[kind] = list(spec.get("required", []))
+        rules.allowed[kind] = dict(spec.get("allowed", {}))
+        compiled: dict[str, re.Pattern[str]] = {}
+        for key, pattern in spec.get("patterns", {}).items():
+            try:
+                compiled[key] = re.compile(pattern)
+            except re.error as exc:
+                problems.append(Problem(RULES_PATH, 1, f"kinds.{kind}.patterns.{key}: {exc}"))
+        rules.patterns[kind] = compiled
+        if "categories" in spec:
+            rules.categories = tuple(spec["categories"])
+        if "max_bytes" in spec:
+            rules.max_bytes[kind] = int(spec["max_bytes"])
+    return rules
+
+
+def _schema_problems(
+    schema: dict[str, Any], kind: Kind, path: str, doc: dict[str, Any], text: str
+) -> Iterator[Problem]:
+    definitions = schema.get("$defs")
+    if isinstance(definitions, dict) and kind in definitions:
+        target: dict[str, Any] = {"$defs": definitions, "$ref": f"#/$defs/{kind}"}
+        if "$schema" in schema:
+            target["$schema"] = schema["$schema"]
+    else:
+        target = schema
+    validator = jsonschema.validators.validator_for(target)(target)
+    for error in validator.iter_errors(doc):
+        location = list(error.absolute_path)
+        where = ".".join(str(p) for p in location)
+        prefix = f"{where}: " if where else ""
+        yield Problem(path, line_of(text, location), f"{prefix}{error.message}")
+
+
+def _values_at(doc: Any, dotted: str) -> Iterator[tuple[list[str | int], Any]]:
+    """Every value at a rule key like ``session.mode`` or ``steps[].id``, with its location."""
+
+    def walk(
+        node: Any, parts: list[str], where: list[str | int]
+    ) -> Iterator[tuple[list[str | int], Any]]:
+        if not parts:
+            yield where, node
+            return
+        head, rest = parts[0], parts[1:]
+        each = head.endswith("[]")
+        key = head[:-2] if each else head
+        if not isinstance(node, dict) or key not in node:
+            return
+        value = node[key]
+        if each:
+            for i, item in enumerate(value if isinstance(value, list) else []):
+                yield from walk(item, rest, [*where, key, i])
+        else:
+            yield from walk(value, rest, [*where, key])
+
+    yield from walk(doc, dotted.split("."), [])
+
+
+def _rule_problems(
+    rules: _Rules, kind: Kind, path: str, doc: dict[str, Any], text: str
+) -> Iterator[Problem]:
+    limit = rules.max_bytes.get(kind)
+    if limit is not None and len(text.encode()) > limit:
+        yield Problem(path, 1, f"file is larger than {limit} bytes")
+    for key in rules.required.get(kind, []):
+        if "[]" in key:
+            container, _, leaf = key.rpartition(".")
+            for where, item in _values_at(doc, container) if container else []:
+                if isinstance(item, dict) and leaf not in item:
+                    yield Problem(path, line_of(text, where), f"missing required key {key!r}")
+        elif not list(_values_at(doc, key)):
+            yield Problem(path, 1, f"missing required key {key!r}")
+    for key, allowed in rules.allowed.get(kind, {}).items():
+        for where, value in _values_at(doc, key):
+            if value not in allowed:
+                yield Problem(
+                    path, line_of(text, where), f"{key} = {value!r} is not one of {allowed}"
+                )
+    for key, pattern in rules.patterns.get(kind, {}).items():
+        for where, value in _values_at(doc, key):
+            if not isinstance(value, str) or not pattern.fullmatch(value):
+                yield Problem(
+                    path,
+                    line_of(text, where),
+                    f"{key} = {value!r} does not match the pattern {pattern.pattern!r}",
+                )
+
+
+def _template_problems(
+    rules: _Rules, parsed: ParsedCatalog, files: Mapping[str, FileEntry]
+) -> Iterator[Problem]:
+    limit = rules.max_bytes.get("template")
+    for template in parsed.templates.values():
+        if template.category not in rules.categories:
+            yield Problem(
+                template.path,
+                1,
+                f"unknown template category {template.category!r}: expected one of "
+                f"{list(rules.categories)}",
+            )
+        if limit is not None and len(files[template.path].data) > limit:
+            yield Problem(template.path, 1, f"template is larger than {limit} bytes")
