@@ -167,8 +167,18 @@ class Operational(StateReader):
                 AgentState(w.id, w.rig, w.agent, w.status, w.state, current.get(w.id, 0) + 1, now)
                 for w in writes
             ]
+            stamp = to_db_time(now)
             rows = [
-                {**dataclasses.asdict(r), "updated_at": to_db_time(r.updated_at)} for r in results
+                {
+                    "id": r.id,
+                    "rig": r.rig,
+                    "agent": r.agent,
+                    "status": r.status,
+                    "state": r.state,
+                    "version": r.version,
+                    "updated_at": stamp,
+                }
+                for r in results
             ]
             inserts = [r for r in rows if r["id"] not in current]
             updates = [{**r, "key": r["id"]} for r in rows if r["id"] in current]
