@@ -23,4 +23,6 @@ def new_id(prefix: str) -> str:
     """A fresh id such as ``gt-7k2qdx9mfa3c``."""
     if not _PREFIX.fullmatch(prefix):
         raise InvalidId(f"id prefix must be 1-16 lower-case letters or digits: {prefix!r}")
-    return prefix + "-" + "".join(secrets.choice(_ALPHABET) for _ in range(RANDOM_LENGTH))
+    bits = int.from_bytes(secrets.token_bytes(8), "big") >> (64 - 5 * RANDOM_LENGTH)
+    chars = [_ALPHABET[(bits >> (5 * i)) & 31] for i in range(RANDOM_LENGTH)]
+    return prefix + "-" + "".join(chars)

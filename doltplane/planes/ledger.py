@@ -47,6 +47,7 @@ from doltplane.planes.ledger_records import (
     LedgerChange,
     LedgerReader,
     RecordVersion,
+    chunks,
     cv_entries,
     record_from_row,
 )
@@ -251,10 +252,32 @@ class Ledger(LedgerReader, LedgerWriter):
         versions = self._engine.row_history(table.name, {"id": id}, revision=revision)
         if not versions:
             raise NotFound(f"{kind} history", id, hint="no commit holds it")
+        # dolt_history lists the row at every commit that holds it; keep the commits that
+        # made a version: those where the row differs from (or is absent in) the first parent
+        records = {v.commit: record_from_row(kind, v.row) for v in versions}
+        parents = self._first_parents(list(records))
         return [
-            RecordVersion(v.commit, v.date, v.author, record_from_row(kind, v.row))
+            RecordVersion(v.commit, v.date, v.author, records[v.commit])
             for v in versions
+            if records.get(parents.get(v.commit, "")) != records[v.commit]
         ]
+
+    def _first_parents(self, commits: list[str]) -> dict[str, str]:
+        # dolt_commit_ancestors is a Dolt system table on every engine (embedded and server)
+        ancestors = sa.table(
+            "dolt_commit_ancestors",
+            sa.column("commit_hash"),
+            sa.column("parent_hash"),
+            sa.column("parent_index"),
+        )
+        found: dict[str, str] = {}
+        with self._engine.read() as conn:
+            for part in chunks(commits):
+                query = sa.select(ancestors.c.commit_hash, ancestors.c.parent_hash).where(
+                    ancestors.c.parent_index == 0, ancestors.c.commit_hash.in_(part)
+                )
+                found.update((str(c), str(p)) for c, p in conn.execute(query))
+        return found
 
     def diff(self, from_revision: str, to_revision: str = MAIN) -> list[LedgerChange]:
         """Every record added, modified or removed between two revisions."""
@@ -276,10 +299,10 @@ class Ledger(LedgerReader, LedgerWriter):
 
     def log(self, *, branch: str | None = None, limit: int | None = None) -> list[Commit]:
         """Commits on ``branch`` (default main), newest first."""
-        return self._engine.log(branch or MAIN, limit=limit)
+        return self._engine.log(MAIN if branch is None else check_revision(branch), limit=limit)
 
     def commit_count(self, branch: str | None = None) -> int:
-        return self._engine.commit_count(branch or MAIN)
+        return self._engine.commit_count(MAIN if branch is None else check_revision(branch))
 
     # --- JSONL migration ---------------------------------------------------------
     def export_jsonl(
