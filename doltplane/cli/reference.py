@@ -1,6 +1,6 @@
 """The CLI reference (docs/cli.md), generated from every command's ``--help``.
 
-    python -m doltplane.cli.reference > docs/cli.md
+python -m doltplane.cli.reference > docs/cli.md
 """
 
 from __future__ import annotations

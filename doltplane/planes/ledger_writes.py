@@ -150,18 +150,14 @@ class LedgerWriter:
         """Hook: an agent session creates its branch here on first write."""
 
     def _committed(self, fn: Callable[[sa.Connection], T], message: Callable[[T], str | None]) -> T:
-        """Run ``fn`` in one write transaction, then commit it as one Dolt commit.
+        """Run ``fn`` in one write transaction ending in one Dolt commit (same lock).
 
-        The lock keeps this process's writers on one branch from folding into
-        each other's commits; across processes each agent owns its branch.
+        The thread lock keeps this process's writers on one branch in order;
+        the engine's write lock keeps other processes' changes out of the commit.
         """
         self._prepare_branch()
         with self._write_lock:
-            result = self._engine.write(fn, branch=self._branch)
-            text = message(result)
-            if text is not None:
-                self._engine.commit(text, author=self._author, branch=self._branch)
-        return result
+            return self._engine.write(fn, branch=self._branch, message=message, author=self._author)
 
     # --- issues --------------------------------------------------------------
     def _new_issue(

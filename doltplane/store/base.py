@@ -119,8 +119,20 @@ class Engine(Protocol):
     location: str
 
     # --- SQL access -------------------------------------------------------
-    def write(self, fn: Callable[[sa.Connection], T], *, branch: str | None = None) -> T:
-        """Run ``fn`` in one write transaction on ``branch``, retried whole while locked."""
+    def write(
+        self,
+        fn: Callable[[sa.Connection], T],
+        *,
+        branch: str | None = None,
+        message: Callable[[T], str | None] | None = None,
+        author: str | None = None,
+    ) -> T:
+        """Run ``fn`` in one write transaction on ``branch``, retried whole while locked.
+
+        With ``message``, the transaction ends in a Dolt commit of the branch
+        (message ``message(result)``; None: no commit) taken under the same
+        lock, so no other writer's change can slip into it.
+        """
         ...
 
     def read(self, revision: str | None = None) -> AbstractContextManager[sa.Connection]:

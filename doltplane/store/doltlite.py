@@ -241,8 +241,25 @@ class DoltliteEngine:
                     time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))
         raise DatabaseBusy(what, self._retries + 1)
 
-    def write(self, fn: Callable[[sa.Connection], T], *, branch: str | None = None) -> T:
-        return self._run(fn, branch, begin=True, what=f"write on {branch or MAIN}")
+    def write(
+        self,
+        fn: Callable[[sa.Connection], T],
+        *,
+        branch: str | None = None,
+        message: Callable[[T], str | None] | None = None,
+        author: str | None = None,
+    ) -> T:
+        def run(conn: sa.Connection) -> T:
+            result = fn(conn)
+            text = None if message is None else message(result)
+            if text is not None:
+                args = ["-A", "--skip-empty", "-m", text, *self._author_args(author)]
+                conn.exec_driver_sql(
+                    f"SELECT dolt_commit({', '.join('?' * len(args))})", tuple(args)
+                )
+            return result
+
+        return self._run(run, branch, begin=True, what=f"write on {branch or MAIN}")
 
     @contextmanager
     def read(self, revision: str | None = None) -> Iterator[sa.Connection]:
@@ -289,7 +306,7 @@ class DoltliteEngine:
         return str(result) if result not in (None, 0, "0", "") else None
 
     def log(self, revision: str | None = None, *, limit: int | None = None) -> list[Commit]:
-        rev = self.resolve_revision(revision) if revision else None
+        rev = None if revision is None else self.resolve_revision(revision)
         sql = "SELECT commit_hash, committer, email, date, message FROM " + (
             "dolt_log(?)" if rev else "dolt_log"
         )
@@ -303,7 +320,7 @@ class DoltliteEngine:
         ]
 
     def commit_count(self, revision: str | None = None) -> int:
-        rev = self.resolve_revision(revision) if revision else None
+        rev = None if revision is None else self.resolve_revision(revision)
         sql = "SELECT count(*) FROM " + ("dolt_log(?)" if rev else "dolt_log")
         return int(self._query(sql, [rev] if rev else [])[0][0])
 

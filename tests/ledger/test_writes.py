@@ -15,7 +15,7 @@ from .conftest import ledger_state
 def test_create_issue_is_one_commit_authored_and_named(dp: DataPlane) -> None:
     before = dp.ledger.commit_count()
     issue = dp.ledger.create_issue("Fix the router", type="bug", owner="toast", metadata={"p": 1})
-    assert re.fullmatch(r"gt-[0-9a-z]{12}", issue.id)
+    assert re.fullmatch(r"gt-[0-9a-z]{17}", issue.id)
     assert dp.ledger.commit_count() == before + 1
     head = dp.ledger.log(limit=1)[0]
     assert issue.id in head.message and "Fix the router" in head.message
@@ -87,3 +87,15 @@ def test_unknown_id_and_bad_fields_write_nothing(dp: DataPlane) -> None:
         dp.ledger.update_issues([{"id": made.id, "created_at": "now"}])
     assert ledger_state(dp) == before
     assert dp.ledger.get_issue(made.id).status == "open"
+
+
+def test_new_ids_sort_in_creation_order() -> None:
+    import time
+
+    from doltplane.planes.ids import new_id
+
+    first = new_id("gt")
+    time.sleep(0.002)
+    later = [new_id("gt") for _ in range(100)]
+    assert all(first < other for other in later)
+    assert len(set(later)) == 100

@@ -142,3 +142,18 @@ def test_child_processes_load_doltlite_themselves(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout) >= 2
+
+
+def test_write_can_end_in_a_commit_under_the_same_lock(engine: DoltliteEngine) -> None:
+    before = engine.commit_count()
+
+    def insert(conn: sa.Connection) -> str:
+        conn.exec_driver_sql("INSERT INTO t VALUES ('w', 1)")
+        return "w"
+
+    engine.write(insert, message=lambda key: f"add {key}", author="Toast <toast@gt>")
+    head = engine.log(limit=1)[0]
+    assert (head.message, head.author, head.email) == ("add w", "Toast", "toast@gt")
+    assert engine.commit_count() == before + 1 and not engine.is_dirty()
+    engine.write(lambda c: c.exec_driver_sql("UPDATE t SET v = 2"), message=lambda _: None)
+    assert engine.commit_count() == before + 1 and engine.is_dirty()
