@@ -107,7 +107,7 @@ def operational_story(dp: DataPlane, say: Say) -> None:
 
 def run_demo(workdir: str | Path | None, say: Say) -> None:
     """Build a fresh data plane (and federation remote) under ``workdir`` and tell the story."""
-    base = Path(workdir or tempfile.mkdtemp(prefix="doltplane-demo-"))
+    base = Path(workdir or tempfile.mkdtemp(prefix="doltplane-demo-")).resolve()
     base.mkdir(parents=True, exist_ok=True)
     say(f"doltplane demo in {base} (embedded doltlite, no server)")
     with connect(base / "site", checkpoint_every_writes=0, checkpoint_every_seconds=0) as dp:

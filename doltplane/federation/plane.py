@@ -35,7 +35,7 @@ class Federation:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.repo = Repo(settings.data_dir / CLONE_DIR)
+        self.repo = Repo(settings.data_dir.resolve() / CLONE_DIR)  # git runs in other cwds
 
     @property
     def path(self) -> str:

@@ -174,3 +174,15 @@ def test_old_git_is_refused_naming_what_is_missing(tmp_path: Path) -> None:
 def test_missing_git_is_refused(tmp_path: Path) -> None:
     with pytest.raises(GitUnavailable, match="not installed"):
         git_version(str(tmp_path / "no-git-here"))
+
+
+def test_clone_into_a_relative_data_dir(  # type: ignore[no-untyped-def]
+    tmp_path, remote, monkeypatch
+) -> None:
+    from doltplane import connect
+
+    monkeypatch.chdir(tmp_path)
+    with connect("relative-site") as dp:
+        dp.federation.clone(str(remote))
+        assert (tmp_path / "relative-site" / "federation" / ".git").is_dir()
+        assert dp.federation.list("role")
