@@ -44,7 +44,7 @@ class DataPlane:
     def engine(self, plane: str) -> Engine:
         """The engine of one plane's database (``ops`` or ``ledger``), migrated on first use."""
         if plane not in self._engines:
-            from doltplane.migrations.runner import ensure_current
+            from doltplane.migrations import ensure_current
             from doltplane.store import open_engine
 
             engine = open_engine(self.settings, plane)

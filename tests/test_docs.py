@@ -26,3 +26,11 @@ def test_every_setting_is_documented() -> None:
     text = (DOCS / "configuration.md").read_text()
     missing = [var for var in ENVIRONMENT_VARIABLES.values() if f"`{var}`" not in text]
     assert not missing
+
+
+def test_lazy_command_table_matches_the_commands() -> None:
+    from doltplane.cli.main import LAZY_COMMANDS
+
+    for name in LAZY_COMMANDS:
+        command = cli.get_command(None, name)  # type: ignore[arg-type]
+        assert command is not None and command.name == name

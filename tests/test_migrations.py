@@ -6,13 +6,16 @@ from click.testing import CliRunner
 
 from doltplane import connect
 from doltplane.cli.main import cli
+from doltplane.migrations import HEADS
 from doltplane.migrations.runner import script_directory
 from doltplane.store import PLANES
 
 
-def test_each_plane_has_a_single_head() -> None:
+def test_each_plane_has_a_single_head_named_in_heads() -> None:
     for plane in PLANES:
-        assert len(script_directory(plane).get_heads()) <= 1
+        heads = script_directory(plane).get_heads()
+        assert len(heads) == 1
+        assert HEADS[plane] == heads[0], "update doltplane.migrations.HEADS"
 
 
 def test_init_and_migrate_twice_are_no_ops(tmp_path: Path) -> None:

@@ -74,6 +74,3 @@ def demo(workdir: str | None) -> None:
     from doltplane.cli.demo import run_demo
 
     run_demo(workdir, click.echo)
-
-
-COMMANDS: list[click.Command] = [init, migrate, status, demo]

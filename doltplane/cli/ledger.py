@@ -410,12 +410,3 @@ def query_command(sql: str, params: tuple[str, ...], as_json: bool) -> None:
         echo_json(rows)
     else:
         echo_table(rows, empty="(no rows)")
-
-
-COMMANDS: list[click.Command] = [
-    ledger,
-    export_command,
-    import_command,
-    verify_command,
-    query_command,
-]

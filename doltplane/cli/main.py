@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import click
@@ -9,9 +10,37 @@ import click
 from doltplane.cli.common import CliState
 from doltplane.errors import DoltplaneError
 
+# Subcommands load on first use: an agent running `doltplane ops get` should not pay
+# for importing the federation plane (jsonschema, YAML) or the ledger CLI.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("doltplane.cli.admin", "init"),
+    "migrate": ("doltplane.cli.admin", "migrate"),
+    "status": ("doltplane.cli.admin", "status"),
+    "demo": ("doltplane.cli.admin", "demo"),
+    "ops": ("doltplane.cli.ops", "ops"),
+    "ledger": ("doltplane.cli.ledger", "ledger"),
+    "export": ("doltplane.cli.ledger", "export_command"),
+    "import": ("doltplane.cli.ledger", "import_command"),
+    "verify": ("doltplane.cli.ledger", "verify_command"),
+    "query": ("doltplane.cli.ledger", "query_command"),
+    "federation": ("doltplane.cli.federation", "federation"),
+}
+
 
 class DoltplaneGroup(click.Group):
-    """Maps every DoltplaneError to one line on stderr and the error class's exit code."""
+    """Loads subcommands lazily, and maps every DoltplaneError to one line on stderr and
+    the error class's exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(LAZY_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in LAZY_COMMANDS:
+            return None
+        module_name, attribute = LAZY_COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -39,18 +68,6 @@ def cli(ctx: click.Context, data_dir: str | None, url: str | None, traceback: bo
     state = CliState(overrides={"data_dir": data_dir, "url": url})
     ctx.obj = state
     ctx.call_on_close(state.close)
-
-
-def _register() -> None:
-    from doltplane.cli import admin, federation, ledger, ops
-
-    cli.add_command(ops.ops)
-    cli.add_command(federation.federation)
-    for command in [*admin.COMMANDS, *ledger.COMMANDS]:
-        cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

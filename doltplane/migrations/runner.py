@@ -19,9 +19,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from doltplane.errors import DoltplaneError, MigrationError
+from doltplane.migrations import VERSION_TABLE
 from doltplane.store.base import Engine
 
-VERSION_TABLE = "_migrations"
 _HERE = Path(__file__).parent
 
 
@@ -72,14 +72,6 @@ def status(engine: Engine, plane: str) -> MigrationStatus:
         for s in reversed(list(script.walk_revisions()))
     ]
     return MigrationStatus(plane, current, script.get_current_head(), tuple(revisions))
-
-
-def ensure_current(engine: Engine, plane: str) -> list[Revision]:
-    """Apply whatever is pending; a no-op (one read) when the schema is current."""
-    state = status(engine, plane)
-    if state.current == state.head:
-        return []
-    return upgrade(engine, plane)
 
 
 def upgrade(engine: Engine, plane: str) -> list[Revision]:
