@@ -157,3 +157,27 @@ def test_write_can_end_in_a_commit_under_the_same_lock(engine: DoltliteEngine) -
     assert engine.commit_count() == before + 1 and not engine.is_dirty()
     engine.write(lambda c: c.exec_driver_sql("UPDATE t SET v = 2"), message=lambda _: None)
     assert engine.commit_count() == before + 1 and engine.is_dirty()
+
+
+def test_a_lock_held_past_the_bound_is_a_clear_error(tmp_path: Path) -> None:
+    from doltplane.errors import DatabaseBusy
+    from doltplane.store.loader import sqlite_module
+
+    settings = Settings.load(
+        {"data_dir": tmp_path, "busy_timeout_ms": 20, "write_retries": 2}, env={}
+    )
+    eng = DoltliteEngine(tmp_path / "busy.db", settings)
+    eng.write(lambda c: c.exec_driver_sql("CREATE TABLE t (id TEXT PRIMARY KEY)"))
+    holder = sqlite_module().connect(str(tmp_path / "busy.db"), isolation_level=None, timeout=0)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock throughout
+    try:
+        with pytest.raises(DatabaseBusy) as info:
+            eng.write(lambda c: c.exec_driver_sql("INSERT INTO t VALUES ('x')"))
+        assert info.value.attempts == 3 and "locked" in info.value.one_line()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    eng.write(lambda c: c.exec_driver_sql("INSERT INTO t VALUES ('y')"))  # free again: works
+    with eng.read() as conn:
+        assert conn.exec_driver_sql("SELECT id FROM t").scalars().all() == ["y"]
+    eng.close()
