@@ -140,6 +140,13 @@ class Engine(Protocol):
         (None: the live working state of main, uncommitted writes included)."""
         ...
 
+    def query(
+        self, sql: str, params: Any = None, *, attach: Mapping[str, Engine] | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows of one read-only statement on the live main state, with other planes'
+        databases visible under the given names; anything but reading is refused."""
+        ...
+
     def schema_engine(self) -> sa.Engine:
         """The SQLAlchemy engine migrations run on (main branch, read-write)."""
         ...

@@ -38,12 +38,14 @@ from doltplane.errors import (
     MergeConflict,
     NotADoltDatabase,
     NotFound,
+    UnsupportedOperation,
 )
 from doltplane.store.base import (
     MAIN,
     BranchInfo,
     Commit,
     ConflictRow,
+    Engine,
     MergeResult,
     MergeStatus,
     Resolution,
@@ -105,6 +107,21 @@ def translate(exc: BaseException, what: str) -> DoltplaneError:
     if "file is not a database" in lowered or "stock sqlite" in lowered:
         return NotADoltDatabase(what, text)
     return EngineError(f"{what}: {text}")
+
+
+# sqlite3 authorizer action codes that only read (and functions, but not loading extensions)
+_SQLITE_READ, _SQLITE_SELECT, _SQLITE_FUNCTION, _SQLITE_RECURSIVE = 20, 21, 31, 33
+
+
+def _read_only_authorizer(
+    action: int, arg1: str | None, arg2: str | None, db: str | None, src: str | None
+) -> int:
+    sqlite3 = sqlite_module()
+    if action in (_SQLITE_READ, _SQLITE_SELECT, _SQLITE_RECURSIVE):
+        return int(sqlite3.SQLITE_OK)
+    if action == _SQLITE_FUNCTION and (arg2 or "").lower() != "load_extension":
+        return int(sqlite3.SQLITE_OK)
+    return int(sqlite3.SQLITE_DENY)
 
 
 class _Conflicted(Exception):
@@ -271,6 +288,36 @@ class DoltliteEngine:
             raise
         except Exception as exc:
             raise translate(exc, f"read at {revision or 'working state'}") from None
+
+    def query(
+        self, sql: str, params: Any = None, *, attach: Mapping[str, Engine] | None = None
+    ) -> list[dict[str, Any]]:
+        others: dict[str, DoltliteEngine] = {}
+        for alias, other in (attach or {}).items():
+            if not isinstance(other, DoltliteEngine):
+                raise UnsupportedOperation(
+                    f"cannot attach a {other.name} database to an embedded query",
+                    hint="on a Dolt server, query with database-qualified table names",
+                )
+            _ident(alias)
+            others[alias] = other
+        conn = self._open(None, read_only=True)
+        try:
+            for alias, other in others.items():
+                conn.execute(f"ATTACH DATABASE ? AS {alias}", (other._uri(None, True),))
+            conn.set_authorizer(_read_only_authorizer)
+            cursor = conn.execute(sql, params if params is not None else ())
+            columns = [d[0] for d in cursor.description or ()]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        except self._sqlite.Error as exc:
+            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if "not authorized" in text or "readonly" in text or "one statement" in text:
+                raise InvalidInput(f"query refused: {text}", hint="queries are read-only") from None
+            if isinstance(exc, self._sqlite.OperationalError | self._sqlite.ProgrammingError):
+                raise InvalidInput(f"query failed: {text}") from None
+            raise translate(exc, "query") from None
+        finally:
+            conn.close()
 
     def _call(self, function: str, args: Sequence[Any], *, branch: str | None = None) -> Any:
         """``SELECT dolt_<function>(args...)`` in autocommit on ``branch``; its single value."""
