@@ -274,6 +274,19 @@ def log(branch: str | None, limit: int, as_json: bool) -> None:
 
 
 @ledger.command()
+@click.argument("name")
+@click.argument("revision", default="main")
+@json_option
+def tag(name: str, revision: str, as_json: bool) -> None:
+    """Name a point of the ledger's history (a tag never moves)."""
+    commit = get_dp().ledger.tag(name, revision)
+    if as_json:
+        echo_json({"tag": name, "commit": commit})
+    else:
+        click.echo(f"tagged {commit} as {name}")
+
+
+@ledger.command()
 @click.option("--stale-days", type=float, default=None, help="Default: branch_stale_days.")
 @click.option("--stale-only", is_flag=True)
 @json_option

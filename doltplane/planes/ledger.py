@@ -127,8 +127,13 @@ class Ledger(LedgerReader, LedgerWriter):
         """The conflicts merging ``agent`` would meet, found without changing anything."""
         return self._existing_agent(agent).conflicts()
 
-    def resolve(self, agent: str, resolution: Resolution | RowsResolution) -> MergeResult:
-        return self._existing_agent(agent).resolve(resolution)
+    def resolve(self, agent: str, strategy: Resolution | RowsResolution) -> MergeResult:
+        """Finish a conflicting merge of ``agent`` (see ``AgentSession.resolve``)."""
+        return self._existing_agent(agent).resolve(strategy)
+
+    def tag(self, name: str, revision: str = MAIN) -> str:
+        """Name a point of the ledger's history (e.g. a release); returns its commit."""
+        return self._engine.create_tag(name, revision)
 
     def branches(
         self, *, stale_after: float | dt.timedelta | None = None, stale_only: bool = False

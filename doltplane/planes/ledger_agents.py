@@ -165,7 +165,7 @@ class AgentSession(LedgerReader, LedgerWriter):
             self._engine.delete_branch(scratch, force=True)
         return list(preview.conflicts)
 
-    def resolve(self, resolution: Resolution | RowsResolution) -> MergeResult:
+    def resolve(self, strategy: Resolution | RowsResolution) -> MergeResult:
         """Finish a conflicting ``merge()``: ``"ours"`` keeps the agent's rows, ``"theirs"``
         main's, or ``{table: [final rows]}``; every non-conflicting row of both sides stays."""
         if not self.exists():
@@ -173,7 +173,7 @@ class AgentSession(LedgerReader, LedgerWriter):
         with self._write_lock:
             synced = self._engine.resolve_merge(
                 MAIN,
-                raw_resolution(resolution),
+                raw_resolution(strategy),
                 into=self.branch,
                 message=f"sync ledger branch of agent {self.name} with main (resolved)",
                 author=self._author,

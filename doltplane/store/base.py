@@ -176,6 +176,10 @@ class Engine(Protocol):
 
     def has_branch(self, name: str) -> bool: ...
 
+    def create_tag(self, name: str, revision: str | None = None) -> str:
+        """Tag the commit ``revision`` names (default: main); returns that commit."""
+        ...
+
     def is_dirty(self, branch: str | None = None) -> bool:
         """Whether ``branch`` has uncommitted changes."""
         ...

@@ -389,6 +389,14 @@ class DoltliteEngine:
         start_hash = self.resolve_revision(start or MAIN)
         self._call("dolt_branch", [name, start_hash])
 
+    def create_tag(self, name: str, revision: str | None = None) -> str:
+        check_branch_name(name)  # tags follow the same naming rules
+        if self._query("SELECT 1 FROM dolt_tags WHERE tag_name = ?", [name]):
+            raise InvalidInput(f"tag {name!r} already exists")
+        commit = self.resolve_revision(revision or MAIN)
+        self._call("dolt_tag", [name, commit])
+        return commit
+
     def delete_branch(self, name: str, *, force: bool = False) -> None:
         check_branch_name(name)
         if name == MAIN:

@@ -109,7 +109,7 @@ def test_conflict_is_data_and_every_row_survives(dp: DataPlane) -> None:
     assert row.theirs is not None and row.theirs["owner"] == "toast"  # main's side
     assert ledger_state(dp) == before  # both branches untouched
 
-    resolved = nux.resolve("ours")
+    resolved = nux.resolve(strategy="ours")
     assert resolved.status is MergeStatus.MERGED and not nux.exists()
     everyone = [*toast_rows, *nux_rows]
     found = dp.ledger.get_issues([i.id for i in everyone] + [shared.id])

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from doltplane import DataPlane, InvalidRevision
+from doltplane import DataPlane, InvalidInput, InvalidRevision
+from doltplane.errors import InvalidBranchName
 from doltplane.planes.ledger_records import MonthlyCount, OwnerCount
 
 
@@ -22,7 +23,8 @@ def test_as_of_returns_exactly_the_earlier_state(dp: DataPlane) -> None:
     toast = dp.agent("gastown/polecats/toast")
     on_branch = toast.create_issue("branch only")
 
-    for when in (moment, moment.isoformat(), commit_one, "HEAD~2", "main~2"):
+    assert dp.ledger.tag("v1", commit_one) == commit_one
+    for when in (moment, moment.isoformat(), commit_one, "HEAD~2", "main~2", "v1"):
         view = dp.ledger.as_of(when)
         assert view.issues() == [first], when
         assert view.get_issue(first.id).status == "open"
@@ -34,6 +36,10 @@ def test_as_of_returns_exactly_the_earlier_state(dp: DataPlane) -> None:
         dp.ledger.as_of(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
     with pytest.raises(InvalidRevision):
         dp.ledger.as_of("no-such-branch")
+    with pytest.raises(InvalidInput):
+        dp.ledger.tag("v1")  # tags never move
+    with pytest.raises(InvalidBranchName):
+        dp.ledger.tag("-D")
 
 
 def test_history_diff_log(dp: DataPlane) -> None:

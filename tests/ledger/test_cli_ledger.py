@@ -45,6 +45,9 @@ def test_create_update_show_list_history_log(run: Run) -> None:
     assert "update issue" in log[0]["message"]  # type: ignore[index]
     as_of = ok(run("ledger", "as-of", "HEAD~1", "--json"))
     assert as_of[0]["status"] == "open"  # type: ignore[index]
+    tagged = ok(run("ledger", "tag", "before-close", "HEAD~1", "--json"))
+    assert isinstance(tagged, dict) and tagged["tag"] == "before-close"
+    assert ok(run("ledger", "as-of", "before-close", "--json"))[0]["status"] == "open"  # type: ignore[index]
     shown = ok(run("ledger", "show", issue_id, "--as-of", "HEAD~1", "--json"))
     assert shown["status"] == "open"  # type: ignore[index]
     diff = ok(run("ledger", "diff", "HEAD~1", "--json"))
