@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -114,13 +115,14 @@ def test_data_dir_made_by_plain_sqlite_is_refused(tmp_path: Path) -> None:
     data_dir = tmp_path / "plain"
     data_dir.mkdir()
     stock = data_dir / "ops.db"
-    header = b"SQLite format 3\x00" + bytes(84)
-    stock.write_bytes(header)  # what a stock SQLite file starts with
-    size = stock.stat().st_size
+    # a separate interpreter that never loads doltlite makes a real stock SQLite file
+    code = f"import sqlite3; c = sqlite3.connect({str(stock)!r}); c.execute('CREATE TABLE x (a)')"
+    subprocess.run([sys.executable, "-c", code + "; c.commit()"], check=True)
+    content = stock.read_bytes()
     with pytest.raises(NotADoltDatabase, match="plain SQLite"), connect(data_dir) as dp:
         dp.ops.list()
-    assert stock.stat().st_size == size
-    assert sqlite3  # stock SQLite itself is not importable here before doltlite
+    assert stock.read_bytes() == content
+    assert sorted(p.name for p in data_dir.iterdir()) == ["ops.db"]
 
 
 def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
