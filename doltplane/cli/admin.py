@@ -45,20 +45,24 @@ def migrate(list_only: bool, as_json: bool) -> None:
 def status(as_json: bool) -> None:
     """Planes, file sizes, commit counts, last commit and schema version."""
     rows = get_dp().status()
-    emit(
-        rows,
-        as_json,
-        columns=[
-            "plane",
-            "size_bytes",
-            "commits",
-            "last_commit_date",
-            "last_commit_message",
-            "schema_version",
-            "pending_migrations",
-            "location",
-        ],
-    )
+    if as_json:
+        emit(rows, True)
+        return
+    table = [
+        {
+            "plane": r.plane,
+            "size": f"{r.size_bytes / 1024:,.0f} KB",
+            "commits": r.commits,
+            "last commit": r.last_commit_date,
+            "message": r.last_commit_message,
+            "schema": r.schema_version or "(none)",
+            "pending": r.pending_migrations,
+        }
+        for r in rows
+    ]
+    emit(table, False)
+    for r in rows:
+        click.echo(f"{r.plane}: {r.location}" + ("" if r.exists else " (not created yet)"))
 
 
 @click.command()

@@ -74,7 +74,22 @@ def echo_json(value: Any) -> None:
     click.echo(json.dumps(to_jsonable(value), indent=2, sort_keys=False, default=str))
 
 
+def _fields(row: Any) -> Mapping[str, Any]:
+    if dataclasses.is_dataclass(row) and not isinstance(row, type):
+        return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
+    if isinstance(row, Mapping):
+        return row
+    raise TypeError(f"cannot show {type(row).__name__} as a table row")
+
+
 def _cell(value: Any) -> str:
+    """Compact text for people: times to the second, hashes shortened, JSON on one line."""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, str) and len(value) == 40 and all(c in "0123456789abcdef" for c in value):
+        return value[:12]
+    if isinstance(value, float):
+        return f"{value:,.1f}"
     value = to_jsonable(value)
     if value is None:
         return ""
@@ -84,7 +99,7 @@ def _cell(value: Any) -> str:
 
 
 def echo_table(
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[Any],
     columns: Sequence[str] | None = None,
     *,
     title: str | None = None,
@@ -94,15 +109,15 @@ def echo_table(
     from rich.console import Console
     from rich.table import Table
 
-    rows = [to_jsonable(r) for r in rows]
-    if not rows:
+    mappings = [_fields(r) for r in rows]
+    if not mappings:
         click.echo(empty)
         return
-    columns = list(columns or rows[0].keys())
+    columns = list(columns or mappings[0].keys())
     table = Table(title=title, show_lines=False, header_style="bold")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
+    for n, column in enumerate(columns):
+        table.add_column(column, overflow="fold", no_wrap=n == 0)
+    for row in mappings:
         table.add_row(*(_cell(row.get(c)) for c in columns))
     Console(soft_wrap=False).print(table)
 
@@ -118,10 +133,9 @@ def emit(
     if as_json:
         echo_json(value)
         return
-    data = to_jsonable(value)
-    if isinstance(data, dict):
-        echo_table(
-            [{"field": k, "value": v} for k, v in data.items()], ["field", "value"], title=title
-        )
-    else:
-        echo_table(data, columns, title=title)
+    if isinstance(value, list | tuple):
+        echo_table(value, columns, title=title)
+        return
+    fields = _fields(value)
+    rows = [{"field": k, "value": v} for k, v in fields.items()]
+    echo_table(rows, ["field", "value"], title=title)

@@ -14,8 +14,8 @@ import click
 from doltplane.cli.common import echo_json, echo_table, emit, get_dp, json_option, to_jsonable
 from doltplane.errors import DoltplaneError, InvalidDocument
 
-ISSUE_COLUMNS = ["id", "type", "status", "title", "owner", "created_by", "created_at",
-                 "completed_at"]  # fmt: skip
+ISSUE_COLUMNS = ["id", "status", "owner", "title", "created_at"]
+"""What people see in issue tables (``--json`` and ``show`` have every field)."""
 BRANCH_COLUMNS = ["name", "ahead", "behind", "idle_seconds", "stale", "dirty", "last_author",
                   "last_message"]  # fmt: skip
 
