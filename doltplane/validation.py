@@ -15,7 +15,7 @@ from doltplane.errors import InvalidBranchName, InvalidDocument, InvalidId, Inva
 
 MAX_ID_LENGTH = 255
 _HASH = re.compile(r"[0-9a-v]{32}|[0-9a-f]{40}")
-_BAD_REF_CHARS = re.compile(r"[\x00-\x20\x7f:?\[\\^~*]|\.\.|@\{")
+_BRANCH_CHARS = re.compile(r"[A-Za-z0-9._/-]+")
 _REVISION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*(?:[~^][0-9]*)*")
 _RESERVED = {"HEAD", "head", "WORKING", "STAGED", "-", "@"}
 
@@ -46,8 +46,10 @@ def check_branch_name(name: object) -> str:
         reason = f"longer than {MAX_ID_LENGTH} characters"
     elif _HASH.fullmatch(name):
         reason = "looks like a commit hash"
-    elif _BAD_REF_CHARS.search(name) or _has_control(name):
-        reason = "contains a space, control character or one of : ? [ \\ ^ ~ * .. @{"
+    elif not _BRANCH_CHARS.fullmatch(name):
+        reason = "only letters, digits and . _ - / are allowed"
+    elif ".." in name:
+        reason = "contains '..'"
     elif name.startswith("/") or name.endswith("/") or name.endswith(".") or "//" in name:
         reason = "starts or ends with '/', ends with '.', or has an empty component"
     elif any(part.startswith(".") or part.endswith(".lock") for part in name.split("/")):
