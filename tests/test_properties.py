@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -33,12 +31,10 @@ SETTINGS = settings(
 
 
 @pytest.fixture(scope="module")
-def shared_dp() -> Iterator[DataPlane]:
-    with tempfile.TemporaryDirectory() as folder:
-        with connect(
-            Path(folder) / "dp", checkpoint_every_writes=0, checkpoint_every_seconds=0
-        ) as dp:
-            yield dp
+def shared_dp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataPlane]:
+    folder = tmp_path_factory.mktemp("properties")
+    with connect(folder / "dp", checkpoint_every_writes=0, checkpoint_every_seconds=0) as dp:
+        yield dp
 
 
 @SETTINGS
