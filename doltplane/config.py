@@ -43,6 +43,9 @@ class Settings:
     """Snapshot-commit the operational plane after this many writes (0: never)."""
     checkpoint_every_seconds: float = 60.0
     """...or when this many seconds passed since the last snapshot (0: never)."""
+    gc_every_writes: int = 2000
+    """Collect garbage after a snapshot once this many writes were made since the last
+    collection (0: only during cleanup); every write leaves tens of KB of garbage."""
     retention_days: float = 7.0
     """Operational rows and history older than this are cleaned up."""
     cleanup_interval_seconds: float = 3600.0

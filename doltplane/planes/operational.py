@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from doltplane.config import Settings
-from doltplane.errors import InvalidInput, NotFound, VersionConflict
+from doltplane.errors import DatabaseBusy, InvalidInput, NotFound, VersionConflict
 from doltplane.planes.ops_records import (
     AgentState,
     Heartbeat,
@@ -116,6 +116,7 @@ class Operational(StateReader):
         self.settings = settings
         self._lock = threading.Lock()
         self._writes_since_checkpoint = 0
+        self._writes_since_gc = 0
         self._last_checkpoint = time.monotonic()
 
     # --- writes ----------------------------------------------------------
@@ -216,6 +217,7 @@ class Operational(StateReader):
     def _wrote(self, count: int) -> None:
         with self._lock:
             self._writes_since_checkpoint += count
+            self._writes_since_gc += count
             due_writes = self.settings.checkpoint_every_writes
             due_seconds = self.settings.checkpoint_every_seconds
             due = (due_writes and self._writes_since_checkpoint >= due_writes) or (
@@ -225,13 +227,28 @@ class Operational(StateReader):
             self.checkpoint()
 
     def checkpoint(self, message: str | None = None) -> str | None:
-        """Snapshot-commit every change since the last snapshot; the commit, or None if none."""
+        """Snapshot-commit every change since the last snapshot; the commit, or None if none.
+
+        Every ``gc_every_writes`` writes it also collects garbage: each write
+        transaction leaves tens of KB of dead chunks behind until then.
+        """
         with self._lock:
             pending = self._writes_since_checkpoint
             self._writes_since_checkpoint = 0
             self._last_checkpoint = time.monotonic()
+            threshold = self.settings.gc_every_writes
+            collect = bool(threshold) and self._writes_since_gc >= threshold
+            if collect:
+                self._writes_since_gc = 0
         text = message or f"ops snapshot ({pending} writes from this process)"
-        return self._engine.commit(text)
+        commit = self._engine.commit(text)
+        if collect:
+            try:
+                self._engine.gc()
+            except DatabaseBusy:  # another writer is busy: collect after a later snapshot
+                with self._lock:
+                    self._writes_since_gc += threshold
+        return commit
 
     def as_of(self, when: dt.datetime | str) -> OpsView:
         """The plane at a past moment: a datetime, ISO timestamp, commit, ``HEAD~n`` or branch."""

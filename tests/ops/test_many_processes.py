@@ -12,7 +12,9 @@ WRITES = 500
 
 
 def agent_process(data_dir: str, number: int) -> int:
-    with connect(data_dir, checkpoint_every_writes=200, checkpoint_every_seconds=0) as dp:
+    with connect(
+        data_dir, checkpoint_every_writes=100, checkpoint_every_seconds=0, gc_every_writes=200
+    ) as dp:  # snapshots and garbage collection race the other processes
         for i in range(WRITES):
             dp.ops.set_state(
                 f"p{number}-{i}",

@@ -122,3 +122,21 @@ def test_snapshots_follow_the_write_cadence(data_dir) -> None:  # type: ignore[n
         assert dp.engine("ops").commit_count() == base + 2  # after writes 3 and 6
     with connect(data_dir) as dp:
         assert dp.engine("ops").commit_count() == base + 3  # close snapshots the 7th
+
+
+def test_snapshots_collect_garbage_every_n_writes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from doltplane import connect
+
+    sizes = {}
+    for every in (0, 100):
+        with connect(
+            tmp_path / f"gc{every}",
+            checkpoint_every_writes=50,
+            checkpoint_every_seconds=0,
+            gc_every_writes=every,
+        ) as dp:
+            for i in range(400):
+                put(dp, f"g{i % 40}", state={"i": i, "pad": "p" * 200})
+            sizes[every] = dp.engine("ops").size_bytes()
+            assert {s.id for s in dp.ops.list()} == {f"g{i}" for i in range(40)}
+    assert sizes[100] < sizes[0] / 2
