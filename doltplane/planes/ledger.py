@@ -167,7 +167,8 @@ class Ledger(LedgerReader, LedgerWriter):
         include_unmerged: bool = False,
     ) -> list[Issue]:
         """Issues on main matching the filters; with ``include_unmerged`` also every
-        matching issue an agent branch added or changed, each with its ``branch``."""
+        matching issue an agent branch added or changed, each with its ``branch``
+        (with a ``limit``: the newest that many of them all)."""
         found = LedgerReader.issues(
             self,
             status=status,
@@ -188,7 +189,9 @@ class Ledger(LedgerReader, LedgerWriter):
             return select if condition is None else select.where(condition)
 
         extra = [r for r in unmerged_records(self._engine, "issue", narrow) if isinstance(r, Issue)]
-        return main + extra
+        if limit is None:
+            return main + extra
+        return sorted(main + extra, key=lambda i: i.created_at, reverse=True)[:limit]
 
     def cv_entries(
         self,
@@ -233,7 +236,9 @@ class Ledger(LedgerReader, LedgerWriter):
         extra = [
             r for r in unmerged_records(self._engine, "cv_entry", narrow) if isinstance(r, CvEntry)
         ]
-        return main + extra
+        if limit is None:
+            return main + extra
+        return sorted(main + extra, key=lambda e: e.timestamp, reverse=True)[:limit]
 
     # --- AS OF, history, diff, log -------------------------------------------------
     def as_of(self, when: dt.datetime | str) -> LedgerView:

@@ -47,6 +47,8 @@ def test_visibility_reads_include_unmerged_work_with_its_branch(dp: DataPlane) -
     }
     filtered = dp.ledger.issues(owner="toast", include_unmerged=True)
     assert [(i.id, i.branch) for i in filtered] == [(mine.id, TOAST)]
+    newest = dp.ledger.issues(include_unmerged=True, limit=1)  # the limit spans every branch
+    assert [(i.id, i.branch) for i in newest] == [(mine.id, TOAST)]
     assert [(e.id, e.branch) for e in dp.ledger.cv_entries(include_unmerged=True)] == [
         (entry.id, NUX)
     ]
