@@ -627,6 +627,15 @@ class DoltliteEngine:
                         row={k: v for k, v in row.items() if k not in _META_COLUMNS},
                     )
                 )
+            if len({v.date for v in result}) < len(result):
+                # commit dates have one-second resolution: break ties by the log's
+                # topological order (newest first), not by however the rows came back
+                log = "dolt_log(?)" if revision is not None else "dolt_log"
+                hashes = conn.exec_driver_sql(
+                    f"SELECT commit_hash FROM {log}", tuple(params[:1] if revision else ())
+                ).scalars()
+                position = {h: i for i, h in enumerate(hashes)}
+                result.sort(key=lambda v: position.get(v.commit, len(position)))
         return result
 
     def diff(self, table: str, from_revision: str, to_revision: str) -> Iterator[RowChange]:
