@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from doltplane.migrations import runner
@@ -32,74 +34,57 @@ def _exists(dp: DataPlane, plane: str) -> bool:
     return not dp.settings.embedded or (dp.settings.data_dir / f"{plane}.db").exists()
 
 
-def _with_engine(dp: DataPlane, plane: str) -> Engine:
-    """The plane's engine without migrating it (for read-only reports)."""
-    return dp._engines.get(plane) or open_engine(dp.settings, plane)
+@contextmanager
+def _engine(dp: DataPlane, plane: str) -> Iterator[Engine]:
+    """The plane's engine without migrating it: the client's if open, else a short-lived one."""
+    engine = dp._engines.get(plane)
+    if engine is not None:
+        yield engine
+        return
+    engine = open_engine(dp.settings, plane)
+    try:
+        yield engine
+    finally:
+        engine.close()
 
 
 def migration_status(dp: DataPlane) -> list[runner.MigrationStatus]:
     """Applied and pending migrations of every plane; creates and changes nothing."""
-    result = []
-    for plane in PLANES:
-        if not _exists(dp, plane):
-            script = runner.script_directory(plane)
-            revisions = tuple(
-                runner.Revision(plane, s.revision, (s.doc or "").strip(), False)
-                for s in reversed(list(script.walk_revisions()))
-            )
-            result.append(runner.MigrationStatus(plane, None, script.get_current_head(), revisions))
-            continue
-        engine = _with_engine(dp, plane)
-        try:
-            result.append(runner.status(engine, plane))
-        finally:
-            if engine is not dp._engines.get(plane):
-                engine.close()
-    return result
+    return [_plane_report(dp, plane)[0] for plane in PLANES]
 
 
 def migrate(dp: DataPlane) -> list[runner.Revision]:
     """Create the plane databases if needed and apply pending migrations (idempotent)."""
-    if dp.settings.embedded:
-        dp.settings.data_dir.mkdir(parents=True, exist_ok=True)
     applied: list[runner.Revision] = []
     for plane in PLANES:
-        engine = _with_engine(dp, plane)
-        try:
+        with _engine(dp, plane) as engine:
             applied += runner.upgrade(engine, plane)
-        finally:
-            if engine is not dp._engines.get(plane):
-                engine.close()
     return applied
 
 
 def status(dp: DataPlane) -> list[PlaneStatus]:
     """Each plane's size, commits, last commit and schema version; changes nothing."""
-    out = []
-    for migrations in migration_status(dp):
-        plane = migrations.plane
-        if not _exists(dp, plane):
-            location = str(dp.settings.data_dir / f"{plane}.db")
-            out.append(PlaneStatus(plane, location, False, 0, 0, None, None, None, None, 0))
-            continue
-        engine = _with_engine(dp, plane)
-        try:
-            last = engine.log(limit=1)
-            out.append(
-                PlaneStatus(
-                    plane,
-                    engine.location,
-                    True,
-                    engine.size_bytes(),
-                    engine.commit_count(),
-                    last[0].hash if last else None,
-                    last[0].date if last else None,
-                    last[0].message if last else None,
-                    migrations.current,
-                    len(migrations.pending),
-                )
-            )
-        finally:
-            if engine is not dp._engines.get(plane):
-                engine.close()
-    return out
+    return [_plane_report(dp, plane)[1] for plane in PLANES]
+
+
+def _plane_report(dp: DataPlane, plane: str) -> tuple[runner.MigrationStatus, PlaneStatus]:
+    """Migrations and status of one plane from one engine open (none if not created yet)."""
+    if not _exists(dp, plane):
+        location = str(dp.settings.data_dir / f"{plane}.db")
+        empty = PlaneStatus(plane, location, False, 0, 0, None, None, None, None, 0)
+        return runner.status(None, plane), empty
+    with _engine(dp, plane) as engine:
+        migrations = runner.status(engine, plane)
+        last = engine.log(limit=1)
+        return migrations, PlaneStatus(
+            plane,
+            engine.location,
+            True,
+            engine.size_bytes(),
+            engine.commit_count(),
+            last[0].hash if last else None,
+            last[0].date if last else None,
+            last[0].message if last else None,
+            migrations.current,
+            len(migrations.pending),
+        )

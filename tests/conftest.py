@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-import doltplane  # noqa: F401  (first: doltlite must load before anything imports sqlite3)
-from doltplane import DataPlane, connect
+from doltplane import DataPlane, connect  # loads doltlite before anything imports sqlite3
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def dp(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DataPlane]:
     """A data plane with snapshots only when a test asks for one."""
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith("DOLTPLANE_"):
             monkeypatch.delenv(name)
     with connect(data_dir, checkpoint_every_writes=0, checkpoint_every_seconds=0) as plane:

@@ -59,11 +59,14 @@ def _current(connection: sa.Connection) -> str | None:
     return context.get_current_revision()
 
 
-def status(engine: Engine, plane: str) -> MigrationStatus:
-    """Applied and pending revisions, oldest first; reads only."""
+def status(engine: Engine | None, plane: str) -> MigrationStatus:
+    """Applied and pending revisions, oldest first; reads only (no engine: a database
+    not created yet, where everything is pending)."""
     script = script_directory(plane)
-    with engine.read() as conn:
-        current = _current(conn)
+    current = None
+    if engine is not None:
+        with engine.read() as conn:
+            current = _current(conn)
     applied = set()
     if current is not None:
         applied = {s.revision for s in script.iterate_revisions(current, "base")}

@@ -83,8 +83,9 @@ class _StateWrite:
         state: object,
         expected_version: object = None,
     ) -> _StateWrite:
-        if not isinstance(status, str) or not status or len(status) > _MAX_STATUS:
-            raise InvalidInput(f"status must be text of 1 to {_MAX_STATUS} characters: {status!r}")
+        status_text = check_id(status, "status")
+        if len(status_text) > _MAX_STATUS:
+            raise InvalidInput(f"status is longer than {_MAX_STATUS} characters: {status!r}")
         if expected_version is not None and (
             not isinstance(expected_version, int)
             or isinstance(expected_version, bool)
@@ -95,7 +96,7 @@ class _StateWrite:
             id=check_id(id),
             rig=check_id(rig, "rig"),
             agent=check_id(agent, "agent"),
-            status=check_id(status, "status"),
+            status=status_text,
             state=json_object(state),
             expected_version=expected_version,
         )

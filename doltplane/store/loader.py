@@ -21,26 +21,31 @@ _MARKER = "_DOLTLITE_BOOTSTRAPPED"
 _STOCK_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
+def _load() -> None:
+    """``import doltlite``, keeping its environment mark from misleading our children."""
+    if "sqlite3" not in sys.modules and "_sqlite3" not in sys.modules:
+        os.environ.pop(_MARKER, None)  # inherited from a parent: it did not load us
+    import doltlite  # noqa: F401  (the import is the bootstrap)
+
+    if "libdoltlite" not in os.environ.get("LD_PRELOAD", ""):
+        os.environ.pop(_MARKER, None)  # so that our child processes load it too
+
+
 def bootstrap() -> None:
     """Load doltlite now, before anyone imports ``sqlite3``; errors wait for first use."""
     if "sqlite3" in sys.modules or "_sqlite3" in sys.modules:
         return
-    os.environ.pop(_MARKER, None)  # inherited from a parent: it did not load us
     try:
-        import doltlite  # noqa: F401  (the import is the bootstrap)
+        _load()
     except Exception:  # reported by sqlite_module() when an engine opens
         return
-    if "libdoltlite" not in os.environ.get("LD_PRELOAD", ""):
-        os.environ.pop(_MARKER, None)  # so that our child processes load it too
 
 
 @functools.cache
 def sqlite_module() -> ModuleType:
     """The ``sqlite3`` module, backed by doltlite; EngineUnavailable when that cannot be."""
-    if "sqlite3" not in sys.modules and "_sqlite3" not in sys.modules:
-        os.environ.pop(_MARKER, None)  # inherited from a parent: it did not load us
     try:
-        import doltlite  # noqa: F401  (the import is the bootstrap)
+        _load()
     except Exception as exc:
         raise EngineUnavailable(
             f"cannot load doltlite: {exc}".splitlines()[0],
@@ -59,8 +64,6 @@ def sqlite_module() -> ModuleType:
         ) from None
     finally:
         probe.close()
-    if "libdoltlite" not in os.environ.get("LD_PRELOAD", ""):
-        os.environ.pop(_MARKER, None)
     return sqlite3
 
 
