@@ -47,7 +47,6 @@ from doltplane.planes.ledger_records import (
     LedgerChange,
     LedgerReader,
     RecordVersion,
-    chunks,
     cv_entries,
     record_from_row,
 )
@@ -273,21 +272,7 @@ class Ledger(LedgerReader, LedgerWriter):
         ]
 
     def _first_parents(self, commits: list[str]) -> dict[str, str]:
-        # dolt_commit_ancestors is a Dolt system table on every engine (embedded and server)
-        ancestors = sa.table(
-            "dolt_commit_ancestors",
-            sa.column("commit_hash"),
-            sa.column("parent_hash"),
-            sa.column("parent_index"),
-        )
-        found: dict[str, str] = {}
-        with self._engine.read() as conn:
-            for part in chunks(commits):
-                query = sa.select(ancestors.c.commit_hash, ancestors.c.parent_hash).where(
-                    ancestors.c.parent_index == 0, ancestors.c.commit_hash.in_(part)
-                )
-                found.update((str(c), str(p)) for c, p in conn.execute(query))
-        return found
+        return self._engine.first_parents(commits)
 
     def diff(self, from_revision: str, to_revision: str = MAIN) -> list[LedgerChange]:
         """Every record added, modified or removed between two revisions."""
