@@ -325,7 +325,16 @@ class DoltliteEngine:
     def read(self, revision: str | None = None) -> Iterator[sa.Connection]:
         target = None if revision is None else self.resolve_revision(revision)
         try:
-            with self._reader(target).connect() as conn:
+            try:
+                connection = self._reader(target).connect()
+            except InvalidRevision:
+                if target is None or revision is None:
+                    raise
+                # a remembered commit that a squash and gc elsewhere removed: look again
+                self._forget_commit(target)
+                target = self.resolve_revision(revision)
+                connection = self._reader(target).connect()
+            with connection as conn:
                 yield conn
         except DoltplaneError:
             raise
@@ -481,6 +490,17 @@ class DoltliteEngine:
                 self._known_commits.clear()
             self._known_commits.add(commit)
         return commit
+
+    def _forget_commits(self) -> None:
+        with self._lock:
+            self._known_commits.clear()
+
+    def _forget_commit(self, commit: str) -> None:
+        with self._lock:
+            self._known_commits.discard(commit)
+            engine = self._readers.pop(commit, None)
+        if engine is not None:
+            engine.dispose()
 
     def _hash_of(self, revision: str) -> str:
         try:
@@ -893,6 +913,7 @@ class DoltliteEngine:
                     conn.execute("SELECT dolt_reset('--hard', ?)", (commit.hash,))
                     conn.execute("SELECT dolt_reset('--soft', ?)", (tip,))
                     tip = recommit(commit.message, commit)
+            self._forget_commits()  # the kept commits are about to answer to new hashes
             return tip
         except DoltplaneError:
             raise
