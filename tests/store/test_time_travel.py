@@ -57,7 +57,9 @@ def test_every_commit_path_records_its_precise_time_and_shows_a_clean_message(
     start = dt.datetime.now(dt.UTC)
     put(engine, a=1)
     engine.commit("plain commit")
-    engine.write(lambda c: c.exec_driver_sql("INSERT INTO t VALUES ('b', 2)"), message=lambda _: "w")
+    engine.write(
+        lambda c: c.exec_driver_sql("INSERT INTO t VALUES ('b', 2)"), message=lambda _: "w"
+    )
     engine.create_branch("side")
     put(engine, "side", c=3)
     engine.commit("on side", branch="side")
