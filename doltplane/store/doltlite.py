@@ -63,6 +63,7 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _META_COLUMNS = {"commit_hash", "committer", "commit_date"}
 _READ_ENGINE_CACHE = 16
 _LINE_CACHE = 8
+_LINE_EXTEND_STEPS = 16
 _ABBREVIATED = re.compile(r"([0-9a-v]{7,64})((?:[~^][0-9]*)*)")
 _AMBIGUOUS_SHOWN = 5
 
@@ -107,6 +108,22 @@ def _commit_from_row(
         replaces=facts.replaces,
         squashed=facts.squashed,
     )
+
+
+class _LineEntry:
+    """One commit of a cached first-parent line, parsed only when first looked at."""
+
+    __slots__ = ("_commit", "row")
+
+    def __init__(self, row: Sequence[Any]) -> None:
+        self.row = row
+        self._commit: Commit | None = None
+
+    @property
+    def commit(self) -> Commit:
+        if self._commit is None:
+            self._commit = _commit_from_row(*self.row)
+        return self._commit
 
 
 def _known_by(commit: Commit) -> dt.datetime:
@@ -190,7 +207,7 @@ class DoltliteEngine:
         self._writers: dict[str, sa.Engine] = {}
         self._readers: OrderedDict[str | None, sa.Engine] = OrderedDict()
         self._known_commits: set[str] = set()
-        self._lines: OrderedDict[str, tuple[Commit, ...]] = OrderedDict()
+        self._lines: OrderedDict[str, tuple[_LineEntry, ...]] = OrderedDict()
         check_database_file(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -565,35 +582,65 @@ class DoltliteEngine:
         return found
 
     def first_parent_line(self, revision: str | None = None) -> list[Commit]:
-        return list(self._line(self.resolve_revision(revision or MAIN)))
+        return [entry.commit for entry in self._line(self.resolve_revision(revision or MAIN))]
 
-    def _line(self, head: str) -> tuple[Commit, ...]:
-        """The first-parent line from ``head``, newest first, cached by head hash: a
-        commit's ancestry never changes, so a cached line stays true."""
+    def _line(self, head: str) -> tuple[_LineEntry, ...]:
+        """The first-parent line from ``head``, newest first, cached by head hash (a
+        commit's ancestry never changes). A head a few commits past a cached one costs a
+        few single-commit lookups; anything else reads the whole log once."""
         with self._lock:
             cached = self._lines.get(head)
-            if cached is not None:
-                self._lines.move_to_end(head)
-                return cached
-        rows = self._query(
-            "SELECT l.commit_hash, l.committer, l.email, l.date, l.message, a.parent_hash "
-            "FROM dolt_log(?) AS l LEFT JOIN dolt_commit_ancestors AS a "
-            "ON a.commit_hash = l.commit_hash AND a.parent_index = 0",
-            [head],
-        )
-        by_hash = {str(row[0]): row for row in rows}
-        line: list[Commit] = []
-        current: str | None = head
-        while current is not None and current in by_hash:
-            row = by_hash.pop(current)  # pop: a malformed cycle cannot loop forever
-            line.append(_commit_from_row(*row[:5]))
-            current = None if row[5] is None else str(row[5])
-        found = tuple(line)
+        if cached is not None:
+            return cached
+        line = self._extend_cached_line(head)
+        if line is None:
+            rows = self._query(
+                "SELECT l.commit_hash, l.committer, l.email, l.date, l.message, a.parent_hash "
+                "FROM dolt_log(?) AS l LEFT JOIN dolt_commit_ancestors AS a "
+                "ON a.commit_hash = l.commit_hash AND a.parent_index = 0",
+                [head],
+            )
+            by_hash = {str(row[0]): row for row in rows}
+            entries: list[_LineEntry] = []
+            current: str | None = head
+            while current is not None and current in by_hash:
+                row = by_hash.pop(current)  # pop: a malformed cycle cannot loop forever
+                entries.append(_LineEntry(row[:5]))
+                current = None if row[5] is None else str(row[5])
+            line = tuple(entries)
         with self._lock:
-            self._lines[head] = found
+            self._lines[head] = line
             while len(self._lines) > _LINE_CACHE:
                 self._lines.popitem(last=False)
-        return found
+        return line
+
+    def _extend_cached_line(self, head: str) -> tuple[_LineEntry, ...] | None:
+        newer: list[_LineEntry] = []
+        current = head
+        with self.read() as conn:
+            for _ in range(_LINE_EXTEND_STEPS):
+                with self._lock:
+                    cached = self._lines.get(current)
+                    if not self._lines:
+                        return None
+                if cached is not None:
+                    return (*newer, *cached)
+                row = conn.exec_driver_sql(
+                    "SELECT commit_hash, committer, email, date, message FROM dolt_log(?) LIMIT 1",
+                    (current,),
+                ).fetchone()
+                parent = conn.exec_driver_sql(
+                    "SELECT parent_hash FROM dolt_commit_ancestors "
+                    "WHERE commit_hash = ? AND parent_index = 0",
+                    (current,),
+                ).scalar()
+                if row is None:
+                    return None
+                newer.append(_LineEntry(tuple(row)))
+                if parent is None:
+                    return tuple(newer)
+                current = str(parent)
+        return None
 
     def first_parents(self, commits: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -615,12 +662,12 @@ class DoltliteEngine:
         # the root commit is the empty database every Dolt file starts with, not a state
         # anyone wrote; a squash commit stands for the newest state it folded
         answerable = line[:-1]
-        for commit in answerable:
-            if _known_by(commit) <= moment:
-                return commit.hash
+        for entry in answerable:
+            if _known_by(entry.commit) <= moment:
+                return entry.commit.hash
         if not answerable:
             raise InvalidRevision(_shown_time(moment), "the branch has no commits yet")
-        oldest = answerable[-1]
+        oldest = answerable[-1].commit
         since = _shown_time(_known_by(oldest))
         if oldest.squashed:
             raise InvalidRevision(
