@@ -240,11 +240,15 @@ class Ledger(LedgerReader, LedgerWriter):
         return sorted(main + extra, key=lambda e: e.timestamp, reverse=True)[:limit]
 
     # --- AS OF, history, diff, log -------------------------------------------------
-    def as_of(self, when: dt.datetime | str) -> LedgerView:
-        """The ledger at a datetime, ISO timestamp, commit, branch, tag or ``HEAD~n``."""
+    def as_of(self, when: dt.datetime | str, *, branch: str | None = None) -> LedgerView:
+        """The ledger at a datetime, ISO timestamp, commit (or a 7+ character prefix),
+        branch, tag or ``HEAD~n``. A time means the state ``branch`` (default main) had
+        then: the newest commit of its first-parent line made at or before it."""
         moment = parse_when(when)
+        if branch is not None:
+            check_revision(branch)
         if isinstance(moment, dt.datetime):
-            commit = self._engine.resolve_time(moment)
+            commit = self._engine.resolve_time(moment, branch=branch)
         else:
             commit = self._engine.resolve_revision(moment)
         return LedgerView(self._engine, commit)

@@ -43,6 +43,20 @@ def test_as_of_before_a_merge_never_shows_the_merged_agent_work(
     assert {i.title for i in dp.ledger.as_of(after).issues()} == {"on main", "agent work"}
 
 
+def test_a_time_on_an_agent_branch_follows_that_branch(dp: DataPlane) -> None:
+    dp.ledger.create_issue("on main")
+    toast = dp.agent("gastown/polecats/toast")
+    toast.create_issue("agent work")
+    moment = dt.datetime.now(dt.UTC)
+    dp.ledger.create_issue("later on main")
+    toast.create_issue("later agent work")
+    on_branch = dp.ledger.as_of(moment, branch=toast.branch)
+    assert {i.title for i in on_branch.issues()} == {"on main", "agent work"}
+    assert {i.title for i in dp.ledger.as_of(moment).issues()} == {"on main"}
+    with pytest.raises(InvalidRevision):
+        dp.ledger.as_of(moment, branch="no-such-branch")
+
+
 def test_two_writes_in_one_second_are_told_apart(dp: DataPlane, data_dir: Path) -> None:
     for _ in range(5):  # until both commits land in one Dolt second
         dp.ledger.create_issue("first")
