@@ -219,3 +219,25 @@ def test_hashes_a_squash_replaced_keep_naming_the_same_content(engine: DoltliteE
         assert rows(again, kept[:12]) == rows(again, replay) == seen
     finally:
         again.close()
+
+
+def test_a_hash_remembered_before_another_process_squashed_is_looked_up_again(
+    engine: DoltliteEngine,
+) -> None:
+    for i in range(4):
+        put(engine, k=i)
+        engine.commit(f"old {i}")
+    time.sleep(1.1)
+    put(engine, k=10)
+    kept = str(engine.commit("kept"))
+    put(engine, k=11)
+    engine.commit("newest")
+    assert engine.resolve_revision(kept) == kept  # remembered from here on
+    other = DoltliteEngine(engine.path, Settings.load({"data_dir": engine.path.parent}, env={}))
+    try:
+        other.squash_before(other.log(limit=2)[1].date)
+        other.gc()
+    finally:
+        other.close()
+    assert rows(engine, kept) == {"k": 10}
+    assert engine.resolve_revision(kept) != kept  # now the replay that holds its content
