@@ -678,7 +678,7 @@ class DoltliteEngine:
             )
         raise InvalidRevision(
             _shown_time(moment),
-            f"before the first commit; the oldest time answerable is {since}",
+            f"before the first commit; the oldest time still answerable is {since}",
             hint="use a later time",
         )
 

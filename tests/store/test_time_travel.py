@@ -143,7 +143,7 @@ def test_times_outside_history_are_typed_errors_naming_the_oldest_answerable(
         dt.datetime(1, 1, 1, tzinfo=dt.UTC),
         oldest.time - dt.timedelta(microseconds=1),
     ):
-        with pytest.raises(InvalidRevision, match="oldest time answerable is") as info:
+        with pytest.raises(InvalidRevision, match="oldest time still answerable is") as info:
             engine.resolve_time(when)
         assert trailers.format_time(oldest.time) in str(info.value)
     overflow = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone(-dt.timedelta(hours=14)))
