@@ -49,6 +49,9 @@ def test_two_snapshots_in_one_second_are_told_apart(dp: DataPlane, data_dir: Pat
     assert commits[0].date == commits[1].date
     assert dp.ops.as_of(moment).get("x").state == {"n": 1}
     assert dp.ops.as_of(moment.isoformat()).get("x").state == {"n": 1}
+    shown = cli_run(data_dir, "ops", "as-of", moment.isoformat(), "x", "--json")
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["state"] == {"n": 1}
 
 
 def test_cleanup_keeps_hashes_and_names_the_oldest_answerable_time(
