@@ -93,15 +93,29 @@ def utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
+def check_time(moment: object) -> dt.datetime:
+    """A moment as aware UTC; one that UTC cannot hold (past year 9999 or before year 1
+    once its offset is applied) is InvalidRevision."""
+    if not isinstance(moment, dt.datetime):
+        raise InvalidRevision(repr(moment), "not a datetime")
+    try:
+        return utc(moment)
+    except OverflowError:
+        raise InvalidRevision(
+            moment.isoformat(), "outside the supported range (years 1 to 9999 in UTC)"
+        ) from None
+
+
 def parse_when(when: object) -> dt.datetime | str:
     """A moment: a datetime or ISO-8601 text becomes UTC; anything else must be a revision."""
     if isinstance(when, dt.datetime):
-        return utc(when)
+        return check_time(when)
     if isinstance(when, dt.date):
-        return utc(dt.datetime.combine(when, dt.time()))
+        return check_time(dt.datetime.combine(when, dt.time()))
     if isinstance(when, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ].*)?", when):
         try:
-            return utc(dt.datetime.fromisoformat(when.replace("Z", "+00:00")))
+            moment = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
         except ValueError:
             raise InvalidRevision(when, "not a valid ISO-8601 timestamp") from None
+        return check_time(moment)
     return check_revision(when)

@@ -47,7 +47,6 @@ from doltplane.planes.ledger_records import (
     LedgerChange,
     LedgerReader,
     RecordVersion,
-    chunks,
     cv_entries,
     record_from_row,
 )
@@ -241,11 +240,15 @@ class Ledger(LedgerReader, LedgerWriter):
         return sorted(main + extra, key=lambda e: e.timestamp, reverse=True)[:limit]
 
     # --- AS OF, history, diff, log -------------------------------------------------
-    def as_of(self, when: dt.datetime | str) -> LedgerView:
-        """The ledger at a datetime, ISO timestamp, commit, branch, tag or ``HEAD~n``."""
+    def as_of(self, when: dt.datetime | str, *, branch: str | None = None) -> LedgerView:
+        """The ledger at a datetime, ISO timestamp, commit (or a 7+ character prefix),
+        branch, tag or ``HEAD~n``. A time means the state ``branch`` (default main) had
+        then: the newest commit of its first-parent line made at or before it."""
         moment = parse_when(when)
+        if branch is not None:
+            check_revision(branch)
         if isinstance(moment, dt.datetime):
-            commit = self._engine.resolve_time(moment)
+            commit = self._engine.resolve_time(moment, branch=branch)
         else:
             commit = self._engine.resolve_revision(moment)
         return LedgerView(self._engine, commit)
@@ -273,21 +276,7 @@ class Ledger(LedgerReader, LedgerWriter):
         ]
 
     def _first_parents(self, commits: list[str]) -> dict[str, str]:
-        # dolt_commit_ancestors is a Dolt system table on every engine (embedded and server)
-        ancestors = sa.table(
-            "dolt_commit_ancestors",
-            sa.column("commit_hash"),
-            sa.column("parent_hash"),
-            sa.column("parent_index"),
-        )
-        found: dict[str, str] = {}
-        with self._engine.read() as conn:
-            for part in chunks(commits):
-                query = sa.select(ancestors.c.commit_hash, ancestors.c.parent_hash).where(
-                    ancestors.c.parent_index == 0, ancestors.c.commit_hash.in_(part)
-                )
-                found.update((str(c), str(p)) for c, p in conn.execute(query))
-        return found
+        return self._engine.first_parents(commits)
 
     def diff(self, from_revision: str, to_revision: str = MAIN) -> list[LedgerChange]:
         """Every record added, modified or removed between two revisions."""

@@ -25,11 +25,19 @@ MAIN = "main"
 
 @dataclasses.dataclass(frozen=True)
 class Commit:
+    """One commit. ``date`` is Dolt's (one-second resolution); ``time`` is the precise
+    moment doltplane recorded when it made the commit (None: made by another tool);
+    ``replaces`` are earlier hashes of the same content (a history squash replays kept
+    commits under new hashes); ``squashed`` counts the commits a squash folded into it."""
+
     hash: str
     author: str
     email: str
     date: dt.datetime
     message: str
+    time: dt.datetime | None = None
+    replaces: tuple[str, ...] = ()
+    squashed: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,8 +118,9 @@ class Engine(Protocol):
     """One plane's database, with every version-control operation the planes use.
 
     ``branch=None`` means the default branch (``main``). Revisions are branch
-    names, tags, full commit hashes, or ``<rev>~n``; ``resolve_time`` turns a
-    timestamp into a commit. Capabilities an engine lacks raise
+    names, tags, commit hashes or unique prefixes of 7+ characters (also hashes a
+    history squash replaced), or ``<rev>~n``; ``resolve_time`` turns a timestamp
+    into a commit of a branch's first-parent line. Capabilities an engine lacks raise
     ``UnsupportedOperation``, never a silent fallback.
     """
 
@@ -189,7 +198,18 @@ class Engine(Protocol):
         ...
 
     def resolve_time(self, when: dt.datetime, *, branch: str | None = None) -> str:
-        """The last commit at or before ``when``; InvalidRevision before the first."""
+        """The commit ``branch`` (default main) stood at at ``when``: the newest commit of its
+        first-parent line known to be made at or before ``when``. InvalidRevision before
+        the first commit, before squashed history, or outside the supported range."""
+        ...
+
+    def first_parent_line(self, revision: str | None = None) -> list[Commit]:
+        """The commits ``revision`` (default main) stood at, newest first: its first-parent
+        line, without the commits that merges brought in."""
+        ...
+
+    def first_parents(self, commits: Sequence[str]) -> dict[str, str]:
+        """Each given commit's first parent (root commits are left out)."""
         ...
 
     def merge_base(self, a: str, b: str) -> str: ...

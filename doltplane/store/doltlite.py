@@ -40,6 +40,7 @@ from doltplane.errors import (
     NotFound,
     UnsupportedOperation,
 )
+from doltplane.store import trailers
 from doltplane.store.base import (
     MAIN,
     BranchInfo,
@@ -54,13 +55,17 @@ from doltplane.store.base import (
     SquashResult,
 )
 from doltplane.store.loader import check_database_file, sqlite_module
-from doltplane.validation import check_branch_name, check_revision, utc
+from doltplane.validation import check_branch_name, check_revision, check_time, utc
 
 T = TypeVar("T")
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _META_COLUMNS = {"commit_hash", "committer", "commit_date"}
 _READ_ENGINE_CACHE = 16
+_LINE_CACHE = 8
+_LINE_EXTEND_STEPS = 16
+_ABBREVIATED = re.compile(r"([0-9a-v]{7,64})((?:[~^][0-9]*)*)")
+_AMBIGUOUS_SHOWN = 5
 
 
 def _ident(name: str) -> str:
@@ -75,6 +80,60 @@ def _parse_date(text: str) -> dt.datetime:
 
 def _dolt_date(moment: dt.datetime) -> str:
     return utc(moment).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _stamped(message: str, moment: dt.datetime | None = None) -> str:
+    """``message`` with this commit's precise time. Call it inside the write transaction:
+    writers are serialised there, so recorded times follow the order of commits."""
+    return trailers.stamp(message, trailers.Trailers(time=moment or dt.datetime.now(dt.UTC)))
+
+
+def _with_time(args: list[str]) -> list[str]:
+    """dolt_merge/dolt_commit arguments with the ``-m`` message stamped (see _stamped)."""
+    at = args.index("-m") + 1
+    return [*args[:at], _stamped(args[at]), *args[at + 1 :]]
+
+
+def _commit_from_row(
+    commit_hash: str, author: str, email: str | None, date: str, message: str
+) -> Commit:
+    shown, facts = trailers.parse(message or "")
+    return Commit(
+        hash=str(commit_hash),
+        author=author,
+        email=email or "",
+        date=_parse_date(date),
+        message=shown,
+        time=facts.time,
+        replaces=facts.replaces,
+        squashed=facts.squashed,
+    )
+
+
+class _LineEntry:
+    """One commit of a cached first-parent line, parsed only when first looked at."""
+
+    __slots__ = ("_commit", "row")
+
+    def __init__(self, row: Sequence[Any]) -> None:
+        self.row = row
+        self._commit: Commit | None = None
+
+    @property
+    def commit(self) -> Commit:
+        if self._commit is None:
+            self._commit = _commit_from_row(*self.row)
+        return self._commit
+
+
+def _known_by(commit: Commit) -> dt.datetime:
+    """The earliest moment the commit is known to exist: its recorded time, or (made by
+    another tool) the end of the second its one-second date names."""
+    return commit.time or commit.date + dt.timedelta(seconds=1)
+
+
+def _shown_time(moment: dt.datetime) -> str:
+    return trailers.format_time(moment)
 
 
 def _driver_error(exc: BaseException) -> BaseException | None:
@@ -148,6 +207,7 @@ class DoltliteEngine:
         self._writers: dict[str, sa.Engine] = {}
         self._readers: OrderedDict[str | None, sa.Engine] = OrderedDict()
         self._known_commits: set[str] = set()
+        self._lines: OrderedDict[str, tuple[_LineEntry, ...]] = OrderedDict()
         check_database_file(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -270,7 +330,7 @@ class DoltliteEngine:
             result = fn(conn)
             text = None if message is None else message(result)
             if text is not None:
-                args = ["-A", "--skip-empty", "-m", text, *self._author_args(author)]
+                args = ["-A", "--skip-empty", "-m", _stamped(text), *self._author_args(author)]
                 conn.exec_driver_sql(
                     f"SELECT dolt_commit({', '.join('?' * len(args))})", tuple(args)
                 )
@@ -282,7 +342,16 @@ class DoltliteEngine:
     def read(self, revision: str | None = None) -> Iterator[sa.Connection]:
         target = None if revision is None else self.resolve_revision(revision)
         try:
-            with self._reader(target).connect() as conn:
+            try:
+                connection = self._reader(target).connect()
+            except InvalidRevision:
+                if target is None or revision is None:
+                    raise
+                # a remembered commit that a squash and gc elsewhere removed: look again
+                self._forget_commit(target)
+                target = self.resolve_revision(revision)
+                connection = self._reader(target).connect()
+            with connection as conn:
                 yield conn
         except DoltplaneError:
             raise
@@ -345,11 +414,17 @@ class DoltliteEngine:
         allow_empty: bool = False,
         date: dt.datetime | None = None,
     ) -> str | None:
-        args = ["-A", "--allow-empty" if allow_empty else "--skip-empty", "-m", message]
-        args += self._author_args(author)
-        if date is not None:
-            args += ["--date", _dolt_date(date)]
-        result = self._call("dolt_commit", args, branch=branch)
+        def run(conn: sa.Connection) -> Any:
+            # stamped inside the transaction: see _stamped
+            text = _stamped(message, None if date is None else utc(date))
+            args = ["-A", "--allow-empty" if allow_empty else "--skip-empty", "-m", text]
+            args += self._author_args(author)
+            if date is not None:
+                args += ["--date", _dolt_date(date)]
+            sql = f"SELECT dolt_commit({', '.join('?' * len(args))})"
+            return conn.exec_driver_sql(sql, tuple(args)).scalar()
+
+        result = self._run(run, branch, begin=True, what="dolt_commit")
         return str(result) if result not in (None, 0, "0", "") else None
 
     def log(self, revision: str | None = None, *, limit: int | None = None) -> list[Commit]:
@@ -361,10 +436,7 @@ class DoltliteEngine:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return [
-            Commit(hash=h, author=a, email=e or "", date=_parse_date(d), message=m)
-            for h, a, e, d, m in self._query(sql, params)
-        ]
+        return [_commit_from_row(*row) for row in self._query(sql, params)]
 
     def commit_count(self, revision: str | None = None) -> int:
         rev = None if revision is None else self.resolve_revision(revision)
@@ -376,7 +448,10 @@ class DoltliteEngine:
             "SELECT name, hash, latest_commit_date, latest_commit_message, latest_committer "
             "FROM dolt_branches ORDER BY name"
         )
-        return [BranchInfo(n, h, _parse_date(d), m, a) for n, h, d, m, a in rows]
+        return [
+            BranchInfo(n, h, _parse_date(d), trailers.parse(m or "")[0], a)
+            for n, h, d, m, a in rows
+        ]
 
     def has_branch(self, name: str) -> bool:
         rows = self._query("SELECT 1 FROM dolt_branches WHERE name = ?", [name])
@@ -416,31 +491,195 @@ class DoltliteEngine:
         return bool(rows[0][0])
 
     def resolve_revision(self, revision: str) -> str:
-        if revision in self._known_commits:  # a commit hash names itself forever
+        if revision in self._known_commits:  # a commit hash names itself while it exists
             return revision
         check_revision(revision)
         try:
-            with self._reader(None).connect() as conn:
-                value = conn.exec_driver_sql("SELECT dolt_hashof(?)", (revision,)).scalar()
-        except Exception as exc:
-            orig = str(_driver_error(exc) or exc).splitlines()[0]
-            raise InvalidRevision(revision, orig.removeprefix("dolt_hashof: ")) from None
-        commit = str(value)
+            commit = self._hash_of(revision)
+        except InvalidRevision as refused:
+            # what tables print: a hash prefix, or a hash a history squash replaced
+            found = self._resolve_abbreviated(revision)
+            if found is None:
+                raise refused from None
+            commit = found
         with self._lock:
             if len(self._known_commits) > 4096:
                 self._known_commits.clear()
             self._known_commits.add(commit)
         return commit
 
+    def _forget_commits(self) -> None:
+        with self._lock:
+            self._known_commits.clear()
+
+    def _forget_commit(self, commit: str) -> None:
+        with self._lock:
+            self._known_commits.discard(commit)
+            engine = self._readers.pop(commit, None)
+        if engine is not None:
+            engine.dispose()
+
+    def _hash_of(self, revision: str) -> str:
+        try:
+            with self._reader(None).connect() as conn:
+                value = conn.exec_driver_sql("SELECT dolt_hashof(?)", (revision,)).scalar()
+        except Exception as exc:
+            orig = str(_driver_error(exc) or exc).splitlines()[0]
+            raise InvalidRevision(revision, orig.removeprefix("dolt_hashof: ")) from None
+        return str(value)
+
+    def _resolve_abbreviated(self, revision: str) -> str | None:
+        """The commit a unique hash prefix (7+ characters, optionally with ``~n``) names,
+        looked up among every branch's and tag's commits and the hashes squashes replaced;
+        None when nothing matches, InvalidRevision when several commits do."""
+        match = _ABBREVIATED.fullmatch(revision)
+        if match is None:
+            return None
+        prefix, suffix = match.groups()
+        with self.read() as conn:
+            stored = set(
+                conn.exec_driver_sql(
+                    "SELECT DISTINCT commit_hash FROM dolt_commit_ancestors "
+                    "WHERE commit_hash LIKE ?",
+                    (prefix + "%",),
+                ).scalars()
+            )
+            replaced = {
+                old: new
+                for old, new in self._replaced_hashes(conn, prefix).items()
+                if old not in stored
+            }
+        matches = sorted(stored | set(replaced))
+        if not matches:
+            return None
+        if len(matches) > 1:
+            shown = ", ".join(m[:12] for m in matches[:_AMBIGUOUS_SHOWN])
+            more = "" if len(matches) <= _AMBIGUOUS_SHOWN else ", ..."
+            raise InvalidRevision(
+                revision,
+                f"ambiguous: {len(matches)} commits begin with {prefix} ({shown}{more})",
+                hint="give more characters of the hash",
+            )
+        commit = replaced.get(matches[0], matches[0])
+        return self._hash_of(commit + suffix) if suffix else commit
+
+    def _replaced_hashes(self, conn: sa.Connection, prefix: str) -> dict[str, str]:
+        """Old hashes beginning with ``prefix`` that a squash replayed, each with the commit
+        now holding its content (main's first when several branches carry one)."""
+        branches = conn.exec_driver_sql("SELECT name FROM dolt_branches").scalars().all()
+        ordered = sorted(branches, key=lambda name: (name != MAIN, name))
+        pattern = f"%{trailers.REPLACES}: {prefix}%"
+        found: dict[str, str] = {}
+        for branch in ordered:
+            rows = conn.exec_driver_sql(
+                "SELECT commit_hash, message FROM dolt_log(?) WHERE message LIKE ?",
+                (branch, pattern),
+            ).fetchall()
+            for commit_hash, message in rows:
+                for old in trailers.parse(message)[1].replaces:
+                    if old.startswith(prefix):
+                        found.setdefault(old, str(commit_hash))
+        return found
+
+    def first_parent_line(self, revision: str | None = None) -> list[Commit]:
+        return [entry.commit for entry in self._line(self.resolve_revision(revision or MAIN))]
+
+    def _line(self, head: str) -> tuple[_LineEntry, ...]:
+        """The first-parent line from ``head``, newest first, cached by head hash (a
+        commit's ancestry never changes). A head a few commits past a cached one costs a
+        few single-commit lookups; anything else reads the whole log once."""
+        with self._lock:
+            cached = self._lines.get(head)
+        if cached is not None:
+            return cached
+        line = self._extend_cached_line(head)
+        if line is None:
+            rows = self._query(
+                "SELECT l.commit_hash, l.committer, l.email, l.date, l.message, a.parent_hash "
+                "FROM dolt_log(?) AS l LEFT JOIN dolt_commit_ancestors AS a "
+                "ON a.commit_hash = l.commit_hash AND a.parent_index = 0",
+                [head],
+            )
+            by_hash = {str(row[0]): row for row in rows}
+            entries: list[_LineEntry] = []
+            current: str | None = head
+            while current is not None and current in by_hash:
+                row = by_hash.pop(current)  # pop: a malformed cycle cannot loop forever
+                entries.append(_LineEntry(row[:5]))
+                current = None if row[5] is None else str(row[5])
+            line = tuple(entries)
+        with self._lock:
+            self._lines[head] = line
+            while len(self._lines) > _LINE_CACHE:
+                self._lines.popitem(last=False)
+        return line
+
+    def _extend_cached_line(self, head: str) -> tuple[_LineEntry, ...] | None:
+        newer: list[_LineEntry] = []
+        current = head
+        with self.read() as conn:
+            for _ in range(_LINE_EXTEND_STEPS):
+                with self._lock:
+                    cached = self._lines.get(current)
+                    if not self._lines:
+                        return None
+                if cached is not None:
+                    return (*newer, *cached)
+                row = conn.exec_driver_sql(
+                    "SELECT commit_hash, committer, email, date, message FROM dolt_log(?) LIMIT 1",
+                    (current,),
+                ).fetchone()
+                parent = conn.exec_driver_sql(
+                    "SELECT parent_hash FROM dolt_commit_ancestors "
+                    "WHERE commit_hash = ? AND parent_index = 0",
+                    (current,),
+                ).scalar()
+                if row is None:
+                    return None
+                newer.append(_LineEntry(tuple(row)))
+                if parent is None:
+                    return tuple(newer)
+                current = str(parent)
+        return None
+
+    def first_parents(self, commits: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        unique = list(dict.fromkeys(commits))
+        with self.read() as conn:
+            for start in range(0, len(unique), 500):
+                part = unique[start : start + 500]
+                rows = conn.exec_driver_sql(
+                    "SELECT commit_hash, parent_hash FROM dolt_commit_ancestors "
+                    f"WHERE parent_index = 0 AND commit_hash IN ({', '.join('?' * len(part))})",
+                    tuple(part),
+                ).fetchall()
+                found.update((str(c), str(p)) for c, p in rows if p is not None)
+        return found
+
     def resolve_time(self, when: dt.datetime, *, branch: str | None = None) -> str:
-        # dolt_log is in commit order with one-second dates: the first at or before wins
-        stamp = utc(when).strftime("%Y-%m-%d %H:%M:%S")
-        rev = self.resolve_revision(branch or MAIN)
-        for commit_hash, date in self._query("SELECT commit_hash, date FROM dolt_log(?)", [rev]):
-            if str(date) <= stamp:
-                return str(commit_hash)
+        moment = check_time(when)
+        line = self._line(self.resolve_revision(branch or MAIN))
+        # the root commit is the empty database every Dolt file starts with, not a state
+        # anyone wrote; a squash commit stands for the newest state it folded
+        answerable = line[:-1]
+        for entry in answerable:
+            if _known_by(entry.commit) <= moment:
+                return entry.commit.hash
+        if not answerable:
+            raise InvalidRevision(_shown_time(moment), "the branch has no commits yet")
+        oldest = answerable[-1].commit
+        since = _shown_time(_known_by(oldest))
+        if oldest.squashed:
+            raise InvalidRevision(
+                _shown_time(moment),
+                f"older than the kept history (cleanup squashed what came before); "
+                f"the oldest time still answerable is {since}",
+                hint="use a later time",
+            )
         raise InvalidRevision(
-            utc(when).isoformat(), "before the first commit", hint="use a later time"
+            _shown_time(moment),
+            f"before the first commit; the oldest time still answerable is {since}",
+            hint="use a later time",
         )
 
     def merge_base(self, a: str, b: str) -> str:
@@ -527,7 +766,7 @@ class DoltliteEngine:
             args.remove("--no-ff")
         try:
             value = self._run(
-                lambda conn: self._merge_statement(conn, args),
+                lambda conn: self._merge_statement(conn, _with_time(args)),
                 target,
                 begin=True,
                 what=f"merge {source} into {target}",
@@ -556,10 +795,10 @@ class DoltliteEngine:
 
         def finish(conn: sa.Connection) -> tuple[MergeStatus, str | None]:
             try:
-                value = self._merge_statement(conn, args)
+                value = self._merge_statement(conn, _with_time(args))
             except _Conflicted as conflicted:
                 self._apply_resolution(conn, conflicted.rows, resolution, source)
-                commit_args = ["-A", "-m", message_text, *self._author_args(author)]
+                commit_args = ["-A", "-m", _stamped(message_text), *self._author_args(author)]
                 sql = f"SELECT dolt_commit({', '.join('?' * len(commit_args))})"
                 return MergeStatus.MERGED, str(
                     conn.exec_driver_sql(sql, tuple(commit_args)).scalar()
@@ -694,13 +933,19 @@ class DoltliteEngine:
         try:
             with self._raw(scratch, read_only=False) as conn:
 
-                def recommit(message: str, who: Commit) -> str:
+                def recommit(message: str, who: Commit, squashed: int = 0) -> str:
+                    # the replay keeps the precise time and answers to every earlier hash
+                    facts = trailers.Trailers(
+                        time=who.time,
+                        replaces=trailers.carried(who.replaces, who.hash),
+                        squashed=squashed,
+                    )
                     author = f"{who.author} <{who.email or 'unknown@localhost'}>"
                     return str(
                         conn.execute(
                             "SELECT dolt_commit('-A', '--allow-empty', '-m', ?, '--author', ?, "
                             "'--date', ?)",
-                            (message, author, _dolt_date(who.date)),
+                            (trailers.stamp(message, facts), author, _dolt_date(who.date)),
                         ).fetchone()[0]
                     )
 
@@ -709,11 +954,13 @@ class DoltliteEngine:
                     f"doltplane: squashed {len(folded)} commits up to "
                     f"{newest_folded.date:%Y-%m-%d %H:%M:%S}",
                     newest_folded,
+                    squashed=len(folded),
                 )
                 for commit in reversed(kept):
                     conn.execute("SELECT dolt_reset('--hard', ?)", (commit.hash,))
                     conn.execute("SELECT dolt_reset('--soft', ?)", (tip,))
                     tip = recommit(commit.message, commit)
+            self._forget_commits()  # the kept commits are about to answer to new hashes
             return tip
         except DoltplaneError:
             raise
