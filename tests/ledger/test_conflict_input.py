@@ -1,0 +1,120 @@
+"""Final rows given to resolve a conflict are validated like any write, and only conflicting
+keys may be given: a refused resolution writes nothing, and the ledger stays readable."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from doltplane import DataPlane, InvalidInput, MergeStatus
+from doltplane.cli.main import cli
+from doltplane.planes.ledger_agents import AgentSession
+from doltplane.planes.ledger_records import Issue
+
+from .conftest import ledger_state
+
+TOAST = "gastown/polecats/toast"
+NUX = "gastown/polecats/nux"
+
+
+def _conflicting(dp: DataPlane) -> tuple[AgentSession, Issue, Issue]:
+    """nux's branch conflicts with main on ``shared``; toast merged ``other`` meanwhile."""
+    shared = dp.ledger.create_issue("shared")
+    toast, nux = dp.agent(TOAST), dp.agent(NUX)
+    toast.update_issue(shared.id, title="toast's title")
+    other = toast.create_issue("toast's own work", owner="toast")
+    nux.update_issue(shared.id, title="nux's title")
+    assert toast.merge().ok
+    assert nux.merge().status is MergeStatus.CONFLICT
+    return nux, shared, other
+
+
+def _final(nux: AgentSession, **changes: Any) -> dict[str, Any]:
+    [conflict] = nux.conflicts()
+    return {**(conflict.ours or {}), **changes}
+
+
+def _still_readable(dp: DataPlane) -> None:
+    dp.ledger.issues()
+    dp.ledger.as_of(dt.datetime.now(dt.UTC)).issues()
+    dp.ledger.export_jsonl(io.StringIO())
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"created_at": "garbage"},
+        {"created_at": None},
+        {"completed_at": 12},
+        {"title": ""},
+        {"status": ""},
+        {"type": "x" * 65},
+        {"owner": "bad\x00owner"},
+        {"metadata": "[1, 2]"},
+        {"metadata": {"_jsonl": "reserved"}},
+        {"unknown_column": 1},
+    ],
+    ids=lambda c: next(iter(c)),
+)
+def test_invalid_final_row_is_refused_and_writes_nothing(
+    dp: DataPlane, changes: dict[str, Any]
+) -> None:
+    nux, shared, _ = _conflicting(dp)
+    final = _final(nux, **changes)
+    before = ledger_state(dp)
+    with pytest.raises(InvalidInput):
+        nux.resolve({"issues": [final]})
+    assert ledger_state(dp) == before
+    assert not dp.engine("ledger").is_dirty(nux.branch)
+    _still_readable(dp)
+    # and the conflict can still be finished properly
+    assert nux.resolve({"issues": [_final(nux, title="agreed")]}).ok
+    assert dp.ledger.get_issue(shared.id).title == "agreed"
+    _still_readable(dp)
+
+
+def test_row_for_a_key_outside_the_conflict_is_refused(dp: DataPlane) -> None:
+    nux, _, other = _conflicting(dp)
+    hijack = dataclasses.replace(other, owner="nux", title="overwritten by nux")
+    before = ledger_state(dp)
+    with pytest.raises(InvalidInput, match="not in the conflict"):
+        nux.resolve({"issues": [_final(nux, title="agreed"), hijack]})
+    with pytest.raises(InvalidInput, match="not in the conflict"):
+        nux.resolve({"issues": [_final(nux, title="agreed")], "cv_entries": []})
+    assert ledger_state(dp) == before
+    assert nux.resolve({"issues": [_final(nux, title="agreed")]}).ok
+    assert dp.ledger.get_issue(other.id) == other  # toast's merged change survives
+
+
+def test_final_rows_may_be_records_mappings_or_raw_conflict_rows(dp: DataPlane) -> None:
+    nux, shared, _ = _conflicting(dp)
+    typed = dataclasses.replace(
+        dp.ledger.get_issue(shared.id),
+        title="typed",
+        metadata={"n": 1},
+        created_at=dt.datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC),
+    )
+    assert nux.resolve({"issues": [typed]}).ok
+    assert dp.ledger.get_issue(shared.id) == typed
+    _still_readable(dp)
+
+
+def test_cli_resolve_rows_refuses_garbage_with_one_line(dp: DataPlane, tmp_path: Path) -> None:
+    nux, _, _ = _conflicting(dp)
+    final = _final(nux, created_at="garbage")
+    rows = tmp_path / "rows.json"
+    rows.write_text(json.dumps({"issues": [final]}), encoding="utf-8")
+    data_dir = str(dp.settings.data_dir)
+    before = ledger_state(dp)
+    result = CliRunner().invoke(cli, ["--data-dir", data_dir, "ledger", "resolve", NUX,
+                                      "--rows", str(rows)])  # fmt: skip
+    assert result.exit_code == InvalidInput.exit_code, result.output
+    assert "created_at" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert ledger_state(dp) == before
