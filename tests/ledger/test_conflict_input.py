@@ -118,3 +118,64 @@ def test_cli_resolve_rows_refuses_garbage_with_one_line(dp: DataPlane, tmp_path:
     assert result.exit_code == InvalidInput.exit_code, result.output
     assert "created_at" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert ledger_state(dp) == before
+
+
+def test_imported_record_resolves_from_its_stored_row_keeping_extra_fields(
+    dp: DataPlane, tmp_path: Path
+) -> None:
+    line = {"kind": "issue", "id": "bd-1", "type": "task", "title": "imported", "status": "open",
+            "created_by": "beads", "created_at": "2025-01-02T03:04:05+00:00",
+            "labels": ["a", {"nested": True}]}  # fmt: skip
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    dp.ledger.import_jsonl(source)
+    nux = dp.agent(NUX)
+    nux.update_issue("bd-1", title="nux's")
+    dp.ledger.update_issue("bd-1", title="main's")
+    [conflict] = nux.merge().conflicts
+    final = {**(conflict.theirs or {}), "status": "closed"}
+    assert nux.resolve({"issues": [final]}).ok
+    merged = dp.ledger.get_issue("bd-1")
+    assert (merged.title, merged.status) == ("main's", "closed")
+    assert merged.extra == {"labels": ["a", {"nested": True}]}
+    assert merged.original_text == {"created_at": "2025-01-02T03:04:05+00:00"}
+    out = io.StringIO()
+    dp.ledger.export_jsonl(out)
+    assert json.loads(out.getvalue())["labels"] == ["a", {"nested": True}]
+
+
+def test_cv_entry_conflict_resolves_with_a_typed_row(dp: DataPlane) -> None:
+    nux = dp.agent(NUX)
+    nux_entry = nux.add_cv_entry("nux@x", "fixed", id="cv-1")  # both sides add cv-1
+    dp.ledger.add_cv_entry("main@x", "reviewed", id="cv-1")
+    result = nux.merge()
+    assert result.status is MergeStatus.CONFLICT
+    [conflict] = result.conflicts
+    assert conflict.table == "cv_entries" and conflict.base is None
+    before = ledger_state(dp)
+    with pytest.raises(InvalidInput, match="timestamp"):
+        nux.resolve({"cv_entries": [{**(conflict.ours or {}), "timestamp": "soon"}]})
+    with pytest.raises(InvalidInput, match="not a ledger table"):
+        nux.resolve({"operational_state": []})
+    assert ledger_state(dp) == before
+    agreed = dataclasses.replace(nux_entry, activity_type="agreed", metadata={"by": "both"})
+    assert nux.resolve({"cv_entries": [agreed]}).ok
+    assert dp.ledger.get_cv_entry("cv-1") == agreed
+
+
+def test_cli_conflicts_json_edited_then_resolve_rows(dp: DataPlane, tmp_path: Path) -> None:
+    _, shared, other = _conflicting(dp)
+    data_dir = str(dp.settings.data_dir)
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["--data-dir", data_dir, "ledger", "conflicts", NUX, "--json"])
+    assert shown.exit_code == 0, shown.output
+    [conflict] = json.loads(shown.stdout)
+    rows = tmp_path / "rows.json"
+    rows.write_text(json.dumps({"issues": [{**conflict["ours"], "title": "edited"}]}))
+    done = runner.invoke(cli, ["--data-dir", data_dir, "ledger", "resolve", NUX,
+                               "--rows", str(rows), "--json"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["status"] == "merged"
+    assert dp.ledger.get_issue(shared.id).title == "edited"
+    assert dp.ledger.get_issue(other.id) == other
+    _still_readable(dp)
