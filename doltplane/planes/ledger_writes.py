@@ -73,7 +73,10 @@ def check_metadata(value: object) -> dict[str, Any]:
 def check_time(value: object, what: str) -> dt.datetime:
     if not isinstance(value, dt.datetime):
         raise InvalidInput(f"{what} must be a datetime, got {value!r}")
-    return utc(value)
+    try:
+        return utc(value)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is past year 9999 in UTC
+        raise InvalidInput(f"{what} is outside the years 1 to 9999 in UTC: {value!r}") from None
 
 
 def _optional_id(value: object, what: str) -> str | None:

@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from doltplane import DataPlane, InvalidInput, MergeStatus
 from doltplane.cli.main import cli
-from doltplane.planes.ledger_agents import AgentSession
+from doltplane.planes.ledger_agents import AgentSession, final_rows
 from doltplane.planes.ledger_records import Issue
 
 from .conftest import ledger_state
@@ -179,3 +181,60 @@ def test_cli_conflicts_json_edited_then_resolve_rows(dp: DataPlane, tmp_path: Pa
     assert dp.ledger.get_issue(shared.id).title == "edited"
     assert dp.ledger.get_issue(other.id) == other
     _still_readable(dp)
+
+
+_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=30),
+    st.datetimes(timezones=st.none() | st.just(dt.UTC)),
+    st.dictionaries(st.text(max_size=8), st.text(max_size=8) | st.integers(), max_size=3),
+    st.lists(st.integers(), max_size=3),
+    st.sampled_from(["garbage", "2025-01-02", "2025-01-02T03:04:05Z", "{}", '{"_jsonl": 1}',
+                     '{"_jsonl": {"extra": "x"}}', "9999-12-31T23:59:59-14:00", "bad\x00id"]),
+)  # fmt: skip
+_BASE = {"id": "gt-1", "type": "task", "title": "t", "status": "open", "created_by": "me",
+         "created_at": "2025-01-02 03:04:05.000001", "metadata": "{}"}  # fmt: skip
+_ISSUE_COLUMNS = ["id", "type", "title", "status", "created_by", "created_at", "completed_at",
+                  "owner", "metadata", "other"]  # fmt: skip
+
+
+_EDGES = ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+01:00", "garbage", "", "2025-13-01"]
+
+
+@settings(max_examples=300, deadline=None)
+@example(base=_BASE, changes={"created_at": _EDGES[0]})
+@example(base=_BASE, changes={"completed_at": _EDGES[1]})
+@example(
+    base=_BASE,
+    changes={"created_at": dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1)))},
+)
+@example(base=_BASE, changes={"metadata": '{"_jsonl": {"extra": "x"}}'})
+@given(
+    base=st.fixed_dictionaries(
+        {
+            "id": st.just("gt-1"),
+            "type": st.just("task"),
+            "title": st.just("t"),
+            "status": st.just("open"),
+            "created_by": st.just("me"),
+            "created_at": st.just("2025-01-02 03:04:05.000001") | st.sampled_from(_EDGES),
+            "metadata": st.just("{}"),
+        }
+    ),
+    changes=st.dictionaries(st.sampled_from(_ISSUE_COLUMNS), _values, max_size=4),
+)
+def test_final_rows_only_ever_pass_or_raise_invalid_input(
+    base: dict[str, Any], changes: dict[str, Any]
+) -> None:
+    """No final row crashes the check: it becomes a valid record or an InvalidInput."""
+    try:
+        resolution = final_rows({"issues": [{**base, **changes}]})
+    except InvalidInput as exc:
+        assert "\n" not in exc.one_line()
+        return
+    assert not isinstance(resolution, str)
+    [row] = resolution["issues"]
+    Issue.from_row(row)  # reads back: what is stored is what every reader understands
