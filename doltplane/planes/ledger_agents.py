@@ -74,7 +74,8 @@ def final_rows(resolution: Resolution | RowsResolution) -> Resolution:
                 out[table].append(whole_record(kind, row).to_row())
             except InvalidInput as exc:
                 key = row.get("id") if isinstance(row, Mapping) else getattr(row, "id", None)
-                raise type(exc)(f"final row for {table} {key!r}: {exc.message}") from None
+                exc.args = (f"final row for {table} {key!r}: {exc.message}",)
+                raise exc from None
     return out
 
 
@@ -149,7 +150,8 @@ class AgentSession(LedgerReader, LedgerWriter):
         return MergeResult(MergeStatus.UP_TO_DATE, source, target)
 
     def sync(self) -> MergeResult:
-        """Merge main into the agent's branch; a conflict leaves both as they were."""
+        """Merge main into the agent's branch; a conflict leaves both as they were
+        (ours = the agent's branch, theirs = main)."""
         if not self.exists():
             return self._nothing(MAIN, self.branch)
         return self._engine.merge(
@@ -161,7 +163,9 @@ class AgentSession(LedgerReader, LedgerWriter):
         )
 
     def merge(self) -> MergeResult:
-        """Sync, merge the branch into main (a merge commit naming the agent), delete it."""
+        """Sync, merge the branch into main (a merge commit naming the agent), delete it.
+        A conflict comes back as data, both branches untouched, with ours = the agent's
+        branch and theirs = main, even if main moved after the sync."""
         if not self.exists():
             return self._nothing(self.branch, MAIN)
         with self._write_lock:
