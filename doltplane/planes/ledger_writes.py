@@ -132,6 +132,15 @@ def check_cv_entry(entry: CvEntry) -> CvEntry:
     )
 
 
+def check_record(record: object) -> Record:
+    """A whole issue or CV entry checked (anything else is InvalidInput)."""
+    if isinstance(record, Issue):
+        return check_issue(record)
+    if isinstance(record, CvEntry):
+        return check_cv_entry(record)
+    raise InvalidInput(f"a ledger record must be an Issue or a CvEntry, got {record!r}")
+
+
 _REQUIRED: dict[str, frozenset[str]] = {
     kind: frozenset(c.name for c in table.columns if not c.nullable and c.name != "metadata")
     for kind, table in TABLES.items()
@@ -157,7 +166,7 @@ def whole_record(kind: Kind, value: object) -> Record:
     if isinstance(value, Issue | CvEntry):
         if not isinstance(value, record_type):
             raise InvalidInput(f"a {type(value).__name__} is not a {kind}")
-        return check_issue(value) if isinstance(value, Issue) else check_cv_entry(value)
+        return check_record(value)
     if not isinstance(value, Mapping):
         raise InvalidInput(f"a {kind} must be a record or a mapping of columns, got {value!r}")
     columns = set(TABLES[kind].c.keys())

@@ -238,3 +238,17 @@ def test_final_rows_only_ever_pass_or_raise_invalid_input(
     assert not isinstance(resolution, str)
     [row] = resolution["issues"]
     Issue.from_row(row)  # reads back: what is stored is what every reader understands
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"title": ""}, {"status": ""}, {"created_at": "garbage"}, {"metadata": {"_jsonl": 5}}],
+    ids=lambda c: next(iter(c)),
+)
+def test_write_records_checks_whole_records_too(dp: DataPlane, changes: dict[str, Any]) -> None:
+    issue = dp.ledger.create_issue("x")
+    before = ledger_state(dp)
+    with pytest.raises(InvalidInput):
+        dp.ledger.write_records([dataclasses.replace(issue, **changes)], "bad")
+    assert ledger_state(dp) == before
+    _still_readable(dp)
