@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from doltplane.cli.common import echo_json, echo_table, emit, get_dp, json_option, to_jsonable
-from doltplane.errors import DoltplaneError, InvalidDocument
+from doltplane.errors import DoltplaneError, InvalidDocument, MergeConflict
 
 ISSUE_COLUMNS = ["id", "status", "owner", "title", "created_at"]
 """What people see in issue tables (``--json`` and ``show`` have every field)."""
@@ -52,15 +52,18 @@ def _writer(agent: str | None) -> Any:
 
 
 def _merge_output(result: Any, as_json: bool) -> None:
+    """Print a merge result; a conflict then exits 6, so ``merge && deploy`` stops."""
     if as_json:
         echo_json(result)
-        return
-    click.echo(
-        f"{result.status.value}: {result.source} -> {result.target}"
-        + (f" ({result.commit})" if result.commit else "")
-    )
-    if result.conflicts:
-        _conflict_table(result.conflicts)
+    else:
+        click.echo(
+            f"{result.status.value}: {result.source} -> {result.target}"
+            + (f" ({result.commit})" if result.commit else "")
+        )
+        if result.conflicts:
+            _conflict_table(result.conflicts)
+    if not result.ok:
+        click.get_current_context().exit(MergeConflict.exit_code)
 
 
 def _conflict_table(conflicts: Any) -> None:
@@ -301,7 +304,7 @@ def branches(stale_days: float | None, stale_only: bool, as_json: bool) -> None:
 @click.argument("agent")
 @json_option
 def merge(agent: str, as_json: bool) -> None:
-    """Sync AGENT's branch with main, merge it into main, delete it."""
+    """Sync AGENT's branch with main, merge it into main, delete it (exit 6 on conflict)."""
     _merge_output(get_dp().ledger.merge(agent), as_json)
 
 
@@ -309,7 +312,7 @@ def merge(agent: str, as_json: bool) -> None:
 @click.argument("agent")
 @json_option
 def sync(agent: str, as_json: bool) -> None:
-    """Merge main into AGENT's branch."""
+    """Merge main into AGENT's branch (exit 6 on conflict)."""
     _merge_output(get_dp().ledger.sync(agent), as_json)
 
 

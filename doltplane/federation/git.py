@@ -4,16 +4,30 @@ Transport goes through the ``git`` command line so that an operator's
 credential helpers, SSH agent and ``~/.ssh/config`` work unchanged. Every
 invocation disables hooks and the ``ext::`` transport, so nothing a shared
 repository contains is ever executed.
+
+A git child never outlives its caller: an exception or signal in the caller
+stops it (SIGTERM first, so git removes its own ``.lock`` files), and on
+Linux the kernel sends it SIGTERM when the caller dies, even by ``kill -9``
+(a surviving ``git push`` once held a ref lock that broke a later fetch).
+Commands that talk to a remote start helpers of their own (ssh,
+git-remote-http) that git does not stop when it dies, so those run in their
+own process group under a one-line ``sh`` that ends the whole group when it
+is told to stop; the group has no terminal, so a prompt fails instead of
+hanging.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import functools
 import os
 import re
 import shutil
+import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from doltplane.config import mask_password
@@ -44,6 +58,119 @@ _FIXED_ENV = {
     "GIT_MERGE_AUTOEDIT": "no",
     "GIT_EDITOR": "true",
 }
+
+
+_PR_SET_PDEATHSIG = 1
+_STOP_GRACE_SECONDS = 5.0
+
+
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        prctl: Callable[..., int] = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+def _death_signal_setter() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGTERM when its parent dies (Linux only).
+
+    Everything is looked up here, in the parent, so the forked child only makes one
+    system call; if the parent is already gone by then, the child exits at once.
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    args = (
+        ctypes.c_int(_PR_SET_PDEATHSIG),
+        ctypes.c_ulong(int(signal.SIGTERM)),
+        ctypes.c_ulong(0),
+        ctypes.c_ulong(0),
+        ctypes.c_ulong(0),
+    )
+    parent = os.getpid()
+
+    def die_with_parent() -> None:
+        prctl(*args)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return die_with_parent
+
+
+_TRANSPORT_COMMANDS = frozenset({"push", "fetch", "pull", "clone", "ls-remote"})
+
+_GROUP_SUPERVISOR = 'trap "trap - TERM; kill -TERM 0" TERM; exec 3<&0; "$@" <&3 3<&- & wait $!'
+"""``sh -c`` text: run the command, and on SIGTERM pass it to the whole process group."""
+
+
+def _signal(proc: subprocess.Popen[bytes], signum: int, group: bool) -> None:
+    try:
+        if group:
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
+    except ProcessLookupError:
+        pass
+
+
+def _stop(proc: subprocess.Popen[bytes], group: bool) -> None:
+    """End a child whose caller is leaving early: SIGTERM lets git remove its lock
+    files; SIGKILL only if it does not stop in time."""
+    if proc.poll() is not None and not group:
+        return
+    _signal(proc, signal.SIGTERM, group)
+    try:
+        proc.wait(_STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        _signal(proc, signal.SIGKILL, group)
+        proc.wait()
+
+
+def run_child(
+    command: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    input: bytes | None = None,
+    whole_tree: bool = False,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run one command to its end with output captured; it never outlives the caller.
+    ``whole_tree``: the processes it starts are stopped with it (see the module doc)."""
+    setter = _death_signal_setter()  # made per call: it remembers this process as the parent
+    group = whole_tree and setter is not None
+    argv = ["/bin/sh", "-c", _GROUP_SUPERVISOR, "sh", *command] if group else list(command)
+    with subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=setter,
+        start_new_session=group,
+    ) as proc:
+        try:
+            stdout, stderr = proc.communicate(input)
+        except BaseException:
+            _stop(proc, group)
+            raise
+        return subprocess.CompletedProcess(list(command), proc.returncode, stdout, stderr)
+
+
+def _subcommand(args: Sequence[str]) -> str | None:
+    rest = list(args)
+    while rest:
+        head = rest.pop(0)
+        if head == "-c":
+            rest = rest[1:]
+        elif not head.startswith("-"):
+            return head
+    return None
 
 
 @functools.cache
@@ -111,14 +238,12 @@ class Git:
     ) -> subprocess.CompletedProcess[bytes]:
         command = [self.executable, *SAFE_CONFIG, *args]
         try:
-            proc = subprocess.run(
+            proc = run_child(
                 command,
                 cwd=cwd or self.cwd,
-                input=input,
-                capture_output=True,
                 env=self._env(env),
-                check=False,
-                stdin=None if input is not None else subprocess.DEVNULL,
+                input=input,
+                whole_tree=_subcommand(args) in _TRANSPORT_COMMANDS,
             )
         except OSError as exc:
             raise GitUnavailable(f"cannot run git: {exc}") from None

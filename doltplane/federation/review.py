@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from doltplane.errors import (
     CatalogInvalid,
+    InvalidInput,
     NotFound,
     PushRejected,
     ReviewError,
@@ -50,6 +51,11 @@ def parse_review_name(name: str) -> tuple[str, str]:
     return validate_branch_part(parts[0], "site"), validate_branch_part(parts[1], "topic")
 
 
+def _check_message(message: object) -> None:
+    if not isinstance(message, str) or not message.strip() or "\0" in message:
+        raise InvalidInput(f"a commit message must be non-empty text without NUL, got {message!r}")
+
+
 def _push(repo: Repo, source: str, branch: str, *, delete: bool = False) -> None:
     """Push one ref; a refused update becomes PushRejected saying what to do."""
     refspec = f":refs/heads/{branch}" if delete else f"{source}:refs/heads/{branch}"
@@ -79,10 +85,17 @@ def push(
     author: str,
     validate: Callable[[], ValidationReport],
 ) -> PushResult:
-    """Validate the work tree, commit it, and push to ``review/<site>/<topic>`` (or main)."""
+    """Validate the work tree, commit it, and push to ``review/<site>/<topic>`` (or main).
+
+    Every argument is checked before the first git command: a bad one changes nothing.
+    """
+    if review:
+        validate_branch_part(site, "site")
+        if topic is not None:
+            validate_branch_part(topic, "topic")
+    if message is not None:
+        _check_message(message)
     refuse_if_merging(repo)
-    if review and topic is not None:
-        review_branch(site, topic)  # bad names fail before anything is committed
     report = validate()
     if report.problems:
         raise CatalogInvalid(report.problems)

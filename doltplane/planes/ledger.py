@@ -50,7 +50,7 @@ from doltplane.planes.ledger_records import (
     cv_entries,
     record_from_row,
 )
-from doltplane.planes.ledger_writes import LedgerWriter
+from doltplane.planes.ledger_writes import LedgerWriter, check_record
 from doltplane.planes.ops_records import to_db_time
 from doltplane.store.base import MAIN, Commit, ConflictRow, Engine, MergeResult, Resolution
 from doltplane.validation import check_id, check_revision, parse_when
@@ -324,8 +324,9 @@ class Ledger(LedgerReader, LedgerWriter):
         return jsonl.verify_file(self, Path(path), progress=progress)
 
     def write_records(self, records: Iterable[Issue | CvEntry], message: str) -> jsonl.UpsertCounts:
-        """Upsert whole records as they are (one commit; none when nothing changed)."""
-        return jsonl.upsert(self, list(records), message)
+        """Upsert whole records as they are (one commit; none when nothing changed), each
+        checked like any write first: a bad one raises InvalidInput and nothing is written."""
+        return jsonl.upsert(self, [check_record(r) for r in records], message)
 
 
 def _table(kind: str) -> sa.Table:

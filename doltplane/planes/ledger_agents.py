@@ -1,27 +1,31 @@
 """Agent sessions: each agent writes the ledger on its own branch, then merges into main.
 
-A session's branch is created from main on the first write. ``sync()`` merges
-main into it (so the agent sees everyone's merged work and its merge never
-goes stale); ``merge()`` syncs, merges the branch into main with a merge
-commit naming the agent, and deletes the branch. Conflicts come back as a
-``MergeResult`` with status CONFLICT and both branches untouched; in those
-rows ``ours`` is the agent's version and ``theirs`` is main's.
+A session's branch is created from main by the first write that changes
+something (a write that fails or changes nothing leaves no branch).
+``sync()`` merges main into it (so the agent sees everyone's merged work and
+its merge never goes stale); ``merge()`` syncs, merges the branch into main
+with a merge commit naming the agent, and deletes the branch. Conflicts come
+back as a ``MergeResult`` with status CONFLICT and both branches untouched.
+
+Sides, defined once for every agent merge: **ours is the agent's branch,
+theirs is main**, and a conflicting result reads as the sync that meets it
+(source main, target the agent's branch). That holds even when main moves
+between the sync and the merge into main: the conflict the second merge then
+meets is reported with its sides swapped back.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
+import dataclasses
 import re
 import secrets
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from doltplane.errors import InvalidBranchName, InvalidInput, NotFound
-from doltplane.planes.ledger_records import CvEntry, Issue, LedgerReader
-from doltplane.planes.ledger_writes import LedgerWriter
-from doltplane.planes.ops_records import to_db_time
+from doltplane.errors import DoltplaneError, InvalidBranchName, InvalidInput, NotFound
+from doltplane.planes.ledger_records import KINDS, TABLES, CvEntry, Issue, Kind, LedgerReader
+from doltplane.planes.ledger_writes import LedgerWriter, whole_record
 from doltplane.store.base import MAIN, ConflictRow, Engine, MergeResult, MergeStatus, Resolution
 from doltplane.validation import check_branch_name
 
@@ -42,37 +46,48 @@ def check_agent_name(name: object) -> str:
 
 
 RowsResolution = Mapping[str, Sequence[Mapping[str, Any] | Issue | CvEntry]]
-"""Final rows per table: raw conflict rows, plain mappings, or ledger records."""
+"""Final rows per table: a conflict's ``ours``/``theirs`` rows (edited or not), plain
+mappings of column values, or ledger records."""
+
+_KIND_OF_TABLE: dict[str, Kind] = {TABLES[kind].name: kind for kind in KINDS}
 
 
-def _raw_value(value: Any) -> Any:
-    # the engine writes final rows with the driver directly: JSON as text, times as
-    # SQLAlchemy's SQLite DATETIME text (naive UTC)
-    if isinstance(value, dt.datetime):
-        return to_db_time(value).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, Mapping | list):
-        return json.dumps(value)
-    return value
-
-
-def raw_resolution(resolution: Resolution | RowsResolution) -> Resolution:
-    """A resolution the engine takes: records and mappings become raw column values."""
+def final_rows(resolution: Resolution | RowsResolution) -> Resolution:
+    """A resolution the engine takes: every final row checked as a whole record, exactly as
+    a write of it would be, and handed on as column values (bound by the column types)."""
     if isinstance(resolution, str):
+        if resolution not in ("ours", "theirs"):
+            raise InvalidInput(f"resolution must be 'ours', 'theirs' or rows, got {resolution!r}")
         return resolution
     if not isinstance(resolution, Mapping):
         raise InvalidInput("resolution must be 'ours', 'theirs' or {table: [rows]}")
     out: dict[str, list[dict[str, Any]]] = {}
     for table, rows in resolution.items():
-        if table not in ("issues", "cv_entries"):
-            raise InvalidInput(f"not a ledger table: {table!r}")
+        kind = _KIND_OF_TABLE.get(table) if isinstance(table, str) else None
+        if kind is None:
+            raise InvalidInput(f"not a ledger table: {table!r}", hint="issues or cv_entries")
+        if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Sequence):
+            raise InvalidInput(f"final rows for {table} must be a list, got {rows!r}")
         out[table] = []
         for row in rows:
-            if isinstance(row, Issue | CvEntry):
-                row = row.to_row()
-            if not isinstance(row, Mapping) or "id" not in row:
-                raise InvalidInput(f"a final row must be a record or a mapping with an id: {row!r}")
-            out[table].append({str(k): _raw_value(v) for k, v in row.items()})
+            try:
+                out[table].append(whole_record(kind, row).to_row())
+            except InvalidInput as exc:
+                key = row.get("id") if isinstance(row, Mapping) else getattr(row, "id", None)
+                exc.args = (f"final row for {table} {key!r}: {exc.message}",)
+                raise exc from None
     return out
+
+
+def _agent_sides(result: MergeResult, branch: str) -> MergeResult:
+    """A conflict met merging ``branch`` into main, told as the sync that meets it would
+    tell it: ours = the agent's branch, theirs = main."""
+    if result.ok or result.target != MAIN:
+        return result
+    swapped = tuple(
+        dataclasses.replace(row, ours=row.theirs, theirs=row.ours) for row in result.conflicts
+    )
+    return MergeResult(MergeStatus.CONFLICT, MAIN, branch, None, swapped)
 
 
 def agent_author(name: str) -> str:
@@ -107,21 +122,36 @@ class AgentSession(LedgerReader, LedgerWriter):
     def _read_revision(self) -> str | None:
         return self.branch if self.exists() else None
 
-    def _prepare_branch(self) -> None:
+    def _prepare_branch(self) -> str | None:
         if self.exists():
-            return
+            return None
+        start = self._engine.resolve_revision(MAIN)
         try:
-            self._engine.create_branch(self.branch, MAIN)
+            self._engine.create_branch(self.branch, start)
         except InvalidInput:
             if not self.exists():  # lost a race with another process of the same agent
                 raise
+            return None
+        return start
+
+    def _discard_branch(self, start: str) -> None:
+        # only a branch this write made, still at its start with nothing uncommitted; the
+        # delete is not forced, so work another process committed meanwhile is never lost
+        try:
+            if self._engine.resolve_revision(self.branch) == start and not self._engine.is_dirty(
+                self.branch
+            ):
+                self._engine.delete_branch(self.branch)
+        except DoltplaneError:
+            pass  # the write's own outcome matters more than this tidy-up
 
     # --- keeping in step with main ---------------------------------------------
     def _nothing(self, source: str, target: str) -> MergeResult:
         return MergeResult(MergeStatus.UP_TO_DATE, source, target)
 
     def sync(self) -> MergeResult:
-        """Merge main into the agent's branch; a conflict leaves both as they were."""
+        """Merge main into the agent's branch; a conflict leaves both as they were
+        (ours = the agent's branch, theirs = main)."""
         if not self.exists():
             return self._nothing(MAIN, self.branch)
         return self._engine.merge(
@@ -133,7 +163,9 @@ class AgentSession(LedgerReader, LedgerWriter):
         )
 
     def merge(self) -> MergeResult:
-        """Sync, merge the branch into main (a merge commit naming the agent), delete it."""
+        """Sync, merge the branch into main (a merge commit naming the agent), delete it.
+        A conflict comes back as data, both branches untouched, with ours = the agent's
+        branch and theirs = main, even if main moved after the sync."""
         if not self.exists():
             return self._nothing(self.branch, MAIN)
         with self._write_lock:
@@ -151,7 +183,7 @@ class AgentSession(LedgerReader, LedgerWriter):
         )
         if result.ok:
             self._engine.delete_branch(self.branch)
-        return result
+        return _agent_sides(result, self.branch)
 
     def conflicts(self) -> list[ConflictRow]:
         """What ``merge()`` would meet, found on a scratch copy: nothing real changes."""
@@ -167,13 +199,16 @@ class AgentSession(LedgerReader, LedgerWriter):
 
     def resolve(self, strategy: Resolution | RowsResolution) -> MergeResult:
         """Finish a conflicting ``merge()``: ``"ours"`` keeps the agent's rows, ``"theirs"``
-        main's, or ``{table: [final rows]}``; every non-conflicting row of both sides stays."""
+        main's, or ``{table: [final rows]}`` for exactly the conflicting keys, each checked
+        like any write; every non-conflicting row of both sides stays. A refused
+        resolution writes nothing."""
+        resolution = final_rows(strategy)
         if not self.exists():
             raise NotFound("agent branch", self.branch, hint="nothing to resolve")
         with self._write_lock:
             synced = self._engine.resolve_merge(
                 MAIN,
-                raw_resolution(strategy),
+                resolution,
                 into=self.branch,
                 message=f"sync ledger branch of agent {self.name} with main (resolved)",
                 author=self._author,

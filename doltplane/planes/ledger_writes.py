@@ -21,12 +21,16 @@ from doltplane.planes.ids import new_id
 from doltplane.planes.ledger_records import (
     CLOSED_STATUSES,
     IMPORT_KEY,
+    TABLES,
     CvEntry,
     Issue,
+    Kind,
+    Record,
     chunks,
     cv_entries,
     issues,
     now_utc,
+    split_metadata,
 )
 from doltplane.store.base import Engine
 from doltplane.validation import check_id, json_object, utc
@@ -69,11 +73,128 @@ def check_metadata(value: object) -> dict[str, Any]:
 def check_time(value: object, what: str) -> dt.datetime:
     if not isinstance(value, dt.datetime):
         raise InvalidInput(f"{what} must be a datetime, got {value!r}")
-    return utc(value)
+    try:
+        return utc(value)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is past year 9999 in UTC
+        raise InvalidInput(f"{what} is outside the years 1 to 9999 in UTC: {value!r}") from None
 
 
 def _optional_id(value: object, what: str) -> str | None:
     return None if value is None else check_id(value, what)
+
+
+def _optional_time(value: object, what: str) -> dt.datetime | None:
+    return None if value is None else check_time(value, what)
+
+
+def _check_kept(extra: object, texts: object) -> tuple[dict[str, Any], dict[str, str]]:
+    """What an import kept beside the columns: JSON fields, and time spellings as text."""
+    kept = json_object(extra, "imported extra fields")
+    spellings = json_object(texts, "imported time spellings")
+    for field, text in spellings.items():
+        if not isinstance(text, str):
+            raise InvalidDocument(f"the imported spelling of {field} must be text, got {text!r}")
+    return kept, spellings
+
+
+def check_issue(issue: Issue) -> Issue:
+    """Every field of a whole issue checked (what every write of an issue goes through)."""
+    extra, texts = _check_kept(issue.extra, issue.original_text)
+    return dataclasses.replace(
+        issue,
+        id=check_id(issue.id),
+        type=check_word(issue.type, "type"),
+        title=check_title(issue.title),
+        status=check_word(issue.status, "status"),
+        created_by=check_id(issue.created_by, "created_by"),
+        created_at=check_time(issue.created_at, "created_at"),
+        completed_at=_optional_time(issue.completed_at, "completed_at"),
+        owner=_optional_id(issue.owner, "owner"),
+        metadata=check_metadata(issue.metadata),
+        extra=extra,
+        original_text=texts,
+    )
+
+
+def check_cv_entry(entry: CvEntry) -> CvEntry:
+    """Every field of a whole CV entry checked (what every write of an entry goes through)."""
+    extra, texts = _check_kept(entry.extra, entry.original_text)
+    return dataclasses.replace(
+        entry,
+        id=check_id(entry.id),
+        owner_email=check_id(entry.owner_email, "owner_email"),
+        bead_id=_optional_id(entry.bead_id, "bead_id"),
+        activity_type=check_word(entry.activity_type, "activity_type"),
+        timestamp=check_time(entry.timestamp, "timestamp"),
+        metadata=check_metadata(entry.metadata),
+        extra=extra,
+        original_text=texts,
+    )
+
+
+def check_record(record: object) -> Record:
+    """A whole issue or CV entry checked (anything else is InvalidInput)."""
+    if isinstance(record, Issue):
+        return check_issue(record)
+    if isinstance(record, CvEntry):
+        return check_cv_entry(record)
+    raise InvalidInput(f"a ledger record must be an Issue or a CvEntry, got {record!r}")
+
+
+_REQUIRED: dict[str, frozenset[str]] = {
+    kind: frozenset(c.name for c in table.columns if not c.nullable and c.name != "metadata")
+    for kind, table in TABLES.items()
+}
+
+
+def _column_time(value: object, what: str) -> object:
+    # stored rows (a conflict's sides, JSON files) spell times as ISO text
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(
+                f"{what} must be a datetime or ISO-8601 text, got {value!r}"
+            ) from None
+    return value
+
+
+def whole_record(kind: Kind, value: object) -> Record:
+    """A whole record from a record, or a mapping of column values as stored or as typed
+    (a conflict's ``ours``/``theirs``, or an edited copy); checked like every write."""
+    record_type = Issue if kind == "issue" else CvEntry
+    if isinstance(value, Issue | CvEntry):
+        if not isinstance(value, record_type):
+            raise InvalidInput(f"a {type(value).__name__} is not a {kind}")
+        return check_record(value)
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"a {kind} must be a record or a mapping of columns, got {value!r}")
+    columns = set(TABLES[kind].c.keys())
+    unknown = sorted(str(k) for k in value if k not in columns)
+    if unknown:
+        raise InvalidInput(f"{kind} has unknown column(s): {', '.join(unknown)}")
+    missing = sorted(_REQUIRED[kind] - set(value))
+    if missing:
+        raise InvalidInput(f"{kind} {value.get('id')!r} is missing {', '.join(missing)}")
+    fields = {str(k): v for k, v in value.items() if k != "metadata"}
+    for name, column in TABLES[kind].c.items():
+        if isinstance(column.type, sa.DateTime) and name in fields:
+            fields[name] = _column_time(fields[name], name)
+    stored = json_object({} if value.get("metadata") is None else value["metadata"], "metadata")
+    kept = stored.get(IMPORT_KEY, {})
+    if (
+        not isinstance(kept, Mapping)
+        or set(kept) - {"extra", "text"}
+        or not all(isinstance(part, Mapping) for part in kept.values())
+    ):
+        raise InvalidDocument(f"metadata key {IMPORT_KEY!r} is reserved for JSONL imports")
+    user, extra, texts = split_metadata(stored)
+    if kind == "issue":
+        fields.setdefault("completed_at", None)
+        fields.setdefault("owner", None)
+        return check_issue(Issue(**fields, metadata=user, extra=extra, original_text=texts))
+    fields.setdefault("bead_id", None)
+    return check_cv_entry(CvEntry(**fields, metadata=user, extra=extra, original_text=texts))
 
 
 def summarize(ids: Sequence[str]) -> str:
@@ -146,18 +267,34 @@ class LedgerWriter:
         self._actor = actor
         self._write_lock = lock
 
-    def _prepare_branch(self) -> None:
-        """Hook: an agent session creates its branch here on first write."""
+    def _prepare_branch(self) -> str | None:
+        """Hook: an agent session creates its branch here on first write, and returns the
+        commit it started at (None: the branch was there already)."""
+        return None
+
+    def _discard_branch(self, start: str) -> None:
+        """Hook: remove a branch ``_prepare_branch`` made if it still holds nothing new."""
 
     def _committed(self, fn: Callable[[sa.Connection], T], message: Callable[[T], str | None]) -> T:
         """Run ``fn`` in one write transaction ending in one Dolt commit (same lock).
 
         The thread lock keeps this process's writers on one branch in order;
         the engine's write lock keeps other processes' changes out of the commit.
+        A branch made for this write goes again when the write fails or changes nothing.
         """
-        self._prepare_branch()
         with self._write_lock:
-            return self._engine.write(fn, branch=self._branch, message=message, author=self._author)
+            start = self._prepare_branch()
+            try:
+                result = self._engine.write(
+                    fn, branch=self._branch, message=message, author=self._author
+                )
+            except BaseException:
+                if start is not None:
+                    self._discard_branch(start)
+                raise
+            if start is not None:
+                self._discard_branch(start)
+            return result
 
     # --- issues --------------------------------------------------------------
     def _new_issue(
@@ -175,17 +312,18 @@ class LedgerWriter:
     ) -> Issue:
         created = now_utc() if created_at is None else check_time(created_at, "created_at")
         state = check_word(status, "status")
-        return Issue(
-            id=new_id(prefix) if id is None else check_id(id),
-            type=check_word(type, "type"),
-            title=check_title(title),
+        fields: dict[str, Any] = dict(
+            id=new_id(prefix) if id is None else id,
+            type=type,
+            title=title,
             status=state,
-            created_by=self._actor if created_by is None else check_id(created_by, "created_by"),
+            created_by=self._actor if created_by is None else created_by,
             created_at=created,
             completed_at=created if state in CLOSED_STATUSES else None,
-            owner=_optional_id(owner, "owner"),
-            metadata=check_metadata(metadata),
+            owner=owner,
+            metadata={} if metadata is None else metadata,
         )
+        return check_issue(Issue(**fields))
 
     def create_issue(
         self,
@@ -326,14 +464,15 @@ class LedgerWriter:
         id: object = None,
         prefix: str = "cv",
     ) -> CvEntry:
-        return CvEntry(
-            id=new_id(prefix) if id is None else check_id(id),
-            owner_email=check_id(owner_email, "owner_email"),
-            bead_id=_optional_id(bead_id, "bead_id"),
-            activity_type=check_word(activity_type, "activity_type"),
-            timestamp=now_utc() if timestamp is None else check_time(timestamp, "timestamp"),
-            metadata=check_metadata(metadata),
+        fields: dict[str, Any] = dict(
+            id=new_id(prefix) if id is None else id,
+            owner_email=owner_email,
+            bead_id=bead_id,
+            activity_type=activity_type,
+            timestamp=now_utc() if timestamp is None else timestamp,
+            metadata={} if metadata is None else metadata,
         )
+        return check_cv_entry(CvEntry(**fields))
 
     def add_cv_entry(
         self,

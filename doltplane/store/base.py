@@ -58,7 +58,12 @@ class MergeStatus(enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class ConflictRow:
-    """One conflicting row: the common ancestor's values and each side's (None: absent)."""
+    """One conflicting row: the common ancestor's values and each side's (None: absent).
+
+    ``ours`` is the version on the merge's target (the branch merged into) and
+    ``theirs`` the version on its source. The ledger's agent merges always
+    report the agent's branch as the target: ours = the agent, theirs = main.
+    """
 
     table: str
     key: dict[str, Any]
@@ -69,7 +74,11 @@ class ConflictRow:
 
 @dataclasses.dataclass(frozen=True)
 class MergeResult:
-    """The outcome of merging ``source`` into ``target``: conflicts are data, not exceptions."""
+    """The outcome of merging ``source`` into ``target``: conflicts are data, not exceptions.
+
+    In ``conflicts``, ``ours`` is ``target``'s side and ``theirs`` is ``source``'s (for an
+    agent's ledger merge: ours = the agent's branch, theirs = main, see ``ConflictRow``).
+    """
 
     status: MergeStatus
     source: str
@@ -111,7 +120,11 @@ class SquashResult:
 
 
 Resolution = Literal["ours", "theirs"] | Mapping[str, Sequence[Mapping[str, Any]]]
-"""How to finish a conflicting merge: one side wins, or the final rows per table."""
+"""How to finish a conflicting merge: one side wins, or the final rows per table.
+
+Final rows are Python values (datetimes, dicts for JSON columns) that the engine
+binds through each table's column types; they must cover every conflicting key
+and no other key (InvalidInput, nothing written)."""
 
 
 class Engine(Protocol):

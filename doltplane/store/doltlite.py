@@ -815,6 +815,13 @@ class DoltliteEngine:
     def _apply_resolution(
         self, conn: sa.Connection, rows: list[ConflictRow], resolution: Resolution, source: str
     ) -> None:
+        """Finish the open conflicted merge: one side wins, or the caller's final rows.
+
+        Final rows may name only conflicting keys (a row for any other key would silently
+        replace a change the merge brought in), and must name every one of them. Their
+        values are bound through the table's own column types, read from the database.
+        Everything is checked before the first write, so a refusal rolls back to nothing.
+        """
         tables = sorted({r.table for r in rows})
         if isinstance(resolution, str):
             for table in tables:
@@ -822,25 +829,54 @@ class DoltliteEngine:
                     "SELECT dolt_conflicts_resolve(?, ?)", (f"--{resolution}", table)
                 )
             return
+        strays = sorted(set(resolution) - set(tables))
+        if strays:
+            raise InvalidInput(
+                f"final rows for table {strays[0]!r}, which is not in the conflict",
+                hint=f"conflicting tables: {', '.join(tables)}",
+            )
+        writes: list[tuple[sa.Table, list[Mapping[str, Any]]]] = []
         for table in tables:
             pk = self._primary_key(conn, table)
-            given = {tuple(r.get(k) for k in pk): r for r in resolution.get(table, ())}
+            wanted = {tuple(r.key[k] for k in pk) for r in rows if r.table == table}
+            given: dict[tuple[Any, ...], Mapping[str, Any]] = {}
+            for final in resolution.get(table, ()):
+                key = tuple(final.get(k) for k in pk)
+                if key in given:
+                    raise InvalidInput(f"two final rows for {table} key {key!r}")
+                if key not in wanted:
+                    raise InvalidInput(
+                        f"final row for {table} key {dict(zip(pk, key, strict=True))!r} "
+                        "is not in the conflict",
+                        hint="give rows only for conflicting keys; the others merge by themselves",
+                    )
+                given[key] = final
             missing = [
-                r.key for r in rows if r.table == table and tuple(r.key.values()) not in given
+                r.key for r in rows if r.table == table and tuple(r.key[k] for k in pk) not in given
             ]
             if missing:
                 raise MergeConflict(
                     source, [table], missing, hint="give a final row for every conflicting key"
                 )
-            for final in given.values():
-                columns = list(final)
-                conn.exec_driver_sql(
-                    f"INSERT OR REPLACE INTO {_ident(table)} "
-                    f"({', '.join(_ident(c) for c in columns)}) "
-                    f"VALUES ({', '.join('?' * len(columns))})",
-                    tuple(final[c] for c in columns),
-                )
-            conn.exec_driver_sql(f"DELETE FROM {_ident('dolt_conflicts_' + table)}")
+            reflected = sa.Table(table, sa.MetaData(), autoload_with=conn)
+            unknown = sorted({c for f in given.values() for c in f} - set(reflected.c.keys()))
+            if unknown:
+                raise InvalidInput(f"final rows for {table} name unknown column(s): {unknown}")
+            writes.append((reflected, list(given.values())))
+        for reflected, finals in writes:
+            try:
+                for final in finals:
+                    conn.execute(reflected.insert().prefix_with("OR REPLACE"), dict(final))
+            except sa.exc.StatementError as exc:
+                if isinstance(exc, sa.exc.DBAPIError) and not isinstance(
+                    exc, sa.exc.IntegrityError
+                ):
+                    raise
+                reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+                raise InvalidInput(
+                    f"final row for {reflected.name} cannot be stored: {reason}"
+                ) from None
+            conn.exec_driver_sql(f"DELETE FROM {_ident('dolt_conflicts_' + reflected.name)}")
 
     # --- history -----------------------------------------------------------
     def row_history(

@@ -67,10 +67,12 @@ def test_agent_branches_conflict_resolve_prune(run: Run) -> None:
     assert ok(run("ledger", "merge", "gt/toast", "--json"))["status"] == "merged"  # type: ignore[index]
     conflicts = ok(run("ledger", "conflicts", "gt/nux", "--json"))
     assert conflicts[0]["ours"]["owner"] == "nux"  # type: ignore[index]
-    conflicted = ok(run("ledger", "merge", "gt/nux", "--json"))
-    assert conflicted["status"] == "conflict" and conflicted["conflicts"]  # type: ignore[index]
+    conflicting = run("ledger", "merge", "gt/nux", "--json")
+    assert conflicting.exit_code == 6  # a conflict stops `merge && deploy`
+    conflicted = json.loads(conflicting.stdout)
+    assert conflicted["status"] == "conflict" and conflicted["conflicts"]
     human = run("ledger", "merge", "gt/nux")
-    assert human.exit_code == 0 and "conflict" in human.output
+    assert human.exit_code == 6 and "conflict" in human.output
     resolved = ok(run("ledger", "resolve", "gt/nux", "--strategy", "theirs", "--json"))
     assert resolved["status"] == "merged"  # type: ignore[index]
     assert ok(run("ledger", "show", shared, "--json"))["owner"] == "toast"  # type: ignore[index]
