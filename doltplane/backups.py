@@ -197,9 +197,7 @@ def list_backups(dp: DataPlane, *, probe: bool = True) -> list[BackupInfo]:
 
 # --- backup push ------------------------------------------------------------------
 def _branches(engine: Engine) -> dict[str, str]:
-    return {
-        b.name: b.hash for b in engine.branches() if not b.name.startswith(_SCRATCH_PREFIXES)
-    }
+    return {b.name: b.hash for b in engine.branches() if not b.name.startswith(_SCRATCH_PREFIXES)}
 
 
 def _push_plane(
@@ -327,9 +325,7 @@ def _clear_leftovers(into: Path) -> None:
 
 def _check_target(into: Path) -> None:
     if into.exists() and (not into.is_dir() or any(into.iterdir())):
-        raise InvalidInput(
-            f"{into} exists and is not empty", hint="restore into a new directory"
-        )
+        raise InvalidInput(f"{into} exists and is not empty", hint="restore into a new directory")
 
 
 def restore(
@@ -350,10 +346,8 @@ def restore(
     staging = into.parent / f".{into.name}.restore-{secrets.token_hex(6)}"
     staging.mkdir()
     marker = staging / RESTORE_MARKER
-    marker.write_text(
-        json.dumps({"pid": os.getpid(), "url": url, "started": dt.datetime.now(dt.UTC).isoformat()}),
-        encoding="utf-8",
-    )
+    started = dt.datetime.now(dt.UTC).isoformat()
+    marker.write_text(json.dumps({"pid": os.getpid(), "url": url, "started": started}))
     base = dataclasses.replace(settings or Settings(), data_dir=staging, url=None)
     try:
         planes = _clone_planes(url, remote, base)
@@ -364,7 +358,8 @@ def restore(
             dt.datetime.now(dt.UTC),
             pushed={p: dict(h.branches) for p, h in planes.items()},
         )
-        write_atomically(registry.path, json.dumps({"version": 1, "remotes": {remote: entry.to_json()}}))
+        registry_text = json.dumps({"version": 1, "remotes": {remote: entry.to_json()}})
+        write_atomically(registry.path, registry_text)
         marker.unlink()
         _check_target(into)
         if into.exists():
@@ -428,9 +423,7 @@ def _check_shared_history(engine: Engine, fetched: str, remote: Remote) -> None:
         )
 
 
-def resolve_pull(
-    dp: DataPlane, name: str, strategy: Resolution | RowsResolution
-) -> MergeResult:
+def resolve_pull(dp: DataPlane, name: str, strategy: Resolution | RowsResolution) -> MergeResult:
     """Finish a conflicting :func:`pull` against what it fetched: ``"ours"`` keeps this
     site's rows, ``"theirs"`` the remote's, or ``{table: [final rows]}``."""
     from doltplane.planes.ledger_agents import raw_resolution
