@@ -39,9 +39,7 @@ def timed(action: Callable[[], Any]) -> tuple[float, Any]:
 
 def build(data_dir: Path, megabytes: float) -> tuple[int, int]:
     """A ledger of at least ``megabytes`` MB; returns (issues, commits)."""
-    with doltplane.connect(
-        data_dir, checkpoint_every_writes=0, checkpoint_every_seconds=0
-    ) as dp:
+    with doltplane.connect(data_dir, checkpoint_every_writes=0, checkpoint_every_seconds=0) as dp:
         dp.migrate()
         made = commits = 0
         path = data_dir / "ledger.db"

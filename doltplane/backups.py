@@ -415,8 +415,10 @@ def pull(dp: DataPlane, name: str) -> MergeResult:
 
 
 def _check_shared_history(engine: Engine, fetched: str, remote: Remote) -> None:
+    # two separately created databases share at most their empty first commit (same
+    # hash when made in the same second): that is no shared history either
     base = engine.merge_base(MAIN, fetched)
-    if base in (None, "", "None"):
+    if base in (None, "", "None") or engine.commit_count(base) <= 1:
         raise RemoteError(
             f"the ledger at {remote.name} shares no history with this one",
             hint="start a second site with `doltplane backup restore` from the first",

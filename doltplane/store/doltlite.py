@@ -13,6 +13,7 @@ Facts this module is built on (see shared/DOLTLITE_NOTES.md):
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import re
 import shutil
@@ -817,11 +818,34 @@ class DoltliteEngine:
     def push(self, remote: str, url: str, branch: str, *, force: bool = False) -> None:
         check_branch_name(branch)
         self._ensure_remote(remote, url)
-        local = _file_remote_path(url)
-        if local is not None:
-            local.parent.mkdir(parents=True, exist_ok=True)
         args = [remote, branch, *(["--force"] if force else [])]
+        local = _file_remote_path(url)
+        if local is not None and not local.exists():
+            self._first_file_push(remote, url, local, args)
+            return
         self._remote_call("dolt_push", remote, args, ref=branch)
+
+    def _first_file_push(self, remote: str, url: str, local: Path, args: list[Any]) -> None:
+        """Create a file remote under a temporary name and move it into place when complete:
+        a push killed half-way through creating a database leaves one no one can open."""
+        local.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in local.parent.glob(f".{local.name}.pushing-*"):
+            pid = leftover.name.split("-")[1] if leftover.name.count("-") >= 2 else ""
+            if not _process_alive(pid):
+                leftover.unlink(missing_ok=True)
+        staging = local.parent / f".{local.name}.pushing-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            self._ensure_remote(remote, "file://" + quote(str(staging)))
+            self._remote_call("dolt_push", remote, args, ref=str(args[1]))
+            os.link(staging, local)  # never over a database someone else created meanwhile
+        except FileExistsError:
+            raise RemoteError(
+                f"remote {remote!r}: {local} appeared during the push", hint="push again"
+            ) from None
+        finally:
+            self._ensure_remote(remote, url)
+            staging.unlink(missing_ok=True)
+            (staging.parent / f".{staging.name}-lock").unlink(missing_ok=True)
 
     def push_tags(self, remote: str, url: str) -> None:
         self._ensure_remote(remote, url)
@@ -857,6 +881,18 @@ def _file_remote_path(url: str) -> Path | None:
     """The local file a ``file://`` remote URL names (None for other schemes)."""
     parts = urlsplit(url)
     return Path(unquote(parts.path)) if parts.scheme == "file" else None
+
+
+def _process_alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _remote_error(exc: BaseException, remote: str, ref: str = "") -> DoltplaneError:
