@@ -128,18 +128,20 @@ def verify(name: str, as_json: bool) -> None:
 @click.argument("source")
 @click.option("--into", "into", type=click.Path(file_okay=False), required=True,
               help="The new data directory (must not exist, or be empty).")  # fmt: skip
+@click.option("--name", "remote_name", default=None,
+              help="Register the remote under this name there (default: SOURCE's name, "
+                   "or 'backup' for a URL).")  # fmt: skip
 @json_option
-def restore(source: str, into: str, as_json: bool) -> None:
+def restore(source: str, into: str, remote_name: str | None, as_json: bool) -> None:
     """Restore a backup (a remote NAME of this data directory, or a URL) into a new
     data directory, with its full history, every branch and tag."""
     from doltplane import backups
 
-    ctx = click.get_current_context()
     if "://" in source:
         name, url = backups.resolve_source(Path("."), source)
     else:
-        name, url = backups.resolve_source(get_dp(ctx).settings.data_dir, source)
-    result = backups.restore(url, Path(into), remote=name)
+        name, url = backups.resolve_source(get_dp().settings.data_dir, source)
+    result = backups.restore(url, Path(into), remote=remote_name or name)
     if as_json:
         echo_json(result)
         return

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from doltplane import backups
 from doltplane.cli.main import cli
-from doltplane.errors import InvalidInput, NotFound
+from doltplane.errors import InvalidInput, NotFound, RemoteUnreachable
 
 from .conftest import Site
 
@@ -114,3 +114,19 @@ def test_cli_errors_are_one_line_with_their_exit_code(tmp_path: Path) -> None:
     result = runner.invoke(cli, [*base, "remote", "pull", "nope"])
     assert result.exit_code == 4 and result.stderr.count("\n") == 1
     assert not (tmp_path / "dp" / "remotes.json").exists()
+
+
+def test_an_unreachable_remote_is_a_typed_error(site: Site, tmp_path: Path) -> None:
+    dp = site("a")
+    dp.ledger.create_issue("x")
+    backups.add_remote(dp, "gone", "http://127.0.0.1:1")
+    for action in (
+        lambda: backups.push_backup(dp, "gone"),
+        lambda: backups.pull(dp, "gone"),
+        lambda: backups.restore("http://127.0.0.1:1", tmp_path / "new"),
+    ):
+        with pytest.raises(RemoteUnreachable):
+            action()
+    assert not (tmp_path / "new").exists()
+    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "a"), "backup", "push"])
+    assert result.exit_code == 11 and result.stderr.count("\n") == 1

@@ -50,7 +50,8 @@ def test_remote_pull_conflict_exits_6_then_resolve_and_push(tmp_path: Path) -> N
     issue = str(made["id"])  # type: ignore[index]
     assert _run(a, "backup", "add", "hub", url).exit_code == 0
     assert _run(a, "remote", "push", "hub").exit_code == 0
-    assert _run(a, "backup", "restore", "hub", "--into", str(b)).exit_code == 0
+    restored = _run(a, "backup", "restore", url, "--into", str(b), "--name", "hub", "--json")
+    assert _ok(restored)["remote"] == "hub"  # type: ignore[index]
     assert _run(b, "ledger", "update", issue, "--owner", "bob").exit_code == 0
     assert _run(b, "remote", "push", "hub").exit_code == 0
     assert _run(a, "ledger", "update", issue, "--owner", "alice").exit_code == 0
