@@ -42,7 +42,7 @@ from doltplane.remote_registry import (
     plane_url,
     write_atomically,
 )
-from doltplane.store import PLANES, open_engine
+from doltplane.store import PLANES
 from doltplane.store.base import MAIN, Engine, MergeResult, MergeStatus, RemoteHeads, Resolution
 
 if TYPE_CHECKING:
@@ -372,9 +372,12 @@ def restore(
 
 
 def _clone_planes(url: str, remote: str, settings: Settings) -> dict[str, RemoteHeads]:
+    from doltplane.store.doltlite import DoltliteEngine
+
     planes: dict[str, RemoteHeads] = {}
     for plane in PLANES:
-        engine = open_engine(settings, plane)
+        # directly, not through open_engine: that refuses a folder with the restore marker
+        engine = DoltliteEngine(settings.data_dir / f"{plane}.db", settings)
         try:
             there = engine.remote_heads(plane_url(url, plane))
             if there is None:

@@ -143,6 +143,8 @@ def test_kill_during_restore_leaves_no_half_directory(big_site: Path, tmp_path: 
     assert (staging / RESTORE_MARKER).exists()
     with pytest.raises(InvalidInput, match="half-finished restore"):
         Registry(staging).all()
+    with connect(staging) as half, pytest.raises(InvalidInput, match="half-finished restore"):
+        half.ledger.issues()  # refused as a data directory
 
     with connect(big_site) as dp:  # the remote is untouched
         assert backups.verify_backup(dp, "kill").ok

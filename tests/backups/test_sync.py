@@ -3,6 +3,7 @@ refuses anything but a fast-forward."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,11 @@ def test_sync_through_a_served_site_over_http(site: Site, tmp_path: Path) -> Non
 
 
 def test_pull_refuses_a_ledger_with_no_shared_history(site: Site, tmp_path: Path) -> None:
-    a, stranger = site("a"), site("stranger")
+    a = site("a")
+    # created in another second: databases made in the same second by the same steps
+    # share identical (content-addressed) first commits, which is shared history
+    time.sleep(1.1)
+    stranger = site("stranger")
     a.ledger.create_issue("a")
     backups.add_remote(a, "hub", f"file://{tmp_path}/hub")
     backups.push_ledger(a, "hub")
