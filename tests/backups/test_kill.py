@@ -14,6 +14,7 @@ import pytest
 from doltplane import backups, connect
 from doltplane.errors import InvalidInput
 from doltplane.remote_registry import RESTORE_MARKER, Registry
+from doltplane.store.remote_server import RemoteServer
 
 PUSH = """
 import sys, doltplane
@@ -153,3 +154,23 @@ def test_kill_during_restore_leaves_no_half_directory(big_site: Path, tmp_path: 
     with connect(restored.into) as copy, connect(big_site) as dp:
         assert len(copy.ledger.issues()) == len(dp.ledger.issues())
         assert copy.ledger.log()[0].hash == dp.ledger.log()[0].hash
+
+
+def test_kill_during_a_first_push_over_http(big_site: Path, tmp_path: Path) -> None:
+    (tmp_path / "hub").mkdir()
+    with RemoteServer(tmp_path / "hub") as server:
+        with connect(big_site) as dp:
+            backups.add_remote(dp, "web", server.url)
+        child = subprocess.Popen([sys.executable, "-c", PUSH, str(big_site), "web"])
+        try:
+            _kill_when(child, lambda: _size(tmp_path / "hub" / "ledger.db") > 1_000_000)
+        finally:
+            child.kill()
+        _check_local_site(big_site)
+        with connect(big_site) as dp:
+            assert backups.push_backup(dp, "web")[0].ok
+            assert backups.verify_backup(dp, "web").ok
+            issues = len(dp.ledger.issues())
+        backups.restore(server.url, tmp_path / "copy")
+    with connect(tmp_path / "copy") as copy:
+        assert len(copy.ledger.issues()) == issues

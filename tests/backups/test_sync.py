@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ def _two_sites(site: Site, tmp_path: Path, url: str) -> tuple[DataPlane, DataPla
     return a, site("b"), shared.id
 
 
-@pytest.mark.parametrize("strategy", ["ours", "theirs"])
+@pytest.mark.parametrize("strategy", ["ours", "theirs", "rows"])
 def test_pull_with_a_conflict_resolved_either_way(
     site: Site, tmp_path: Path, strategy: str
 ) -> None:
@@ -46,11 +47,15 @@ def test_pull_with_a_conflict_resolved_either_way(
     assert a.engine("ledger").resolve_revision("main") == main_before  # nothing changed
     assert not a.engine("ledger").is_dirty()
 
-    resolved = backups.resolve_pull(a, "hub", strategy)
+    resolution: Any = strategy
+    if strategy == "rows":  # final rows, as for an agent merge
+        resolution = {"issues": [{**row.theirs, "owner": "carol"}]}
+    resolved = backups.resolve_pull(a, "hub", resolution)
     assert resolved.status is MergeStatus.MERGED
     rows = a.ledger.get_issues([shared, only_a, only_b])
     assert set(rows) == {shared, only_a, only_b}  # every non-conflicting row of both sides
-    assert rows[shared].owner == ("alice" if strategy == "ours" else "bob")
+    expected = {"ours": "alice", "theirs": "bob", "rows": "carol"}[strategy]
+    assert rows[shared].owner == expected
 
     assert backups.push_ledger(a, "hub").status == "pushed"
     synced = backups.pull(b, "hub")
