@@ -89,6 +89,8 @@ class BackupInfo:
     url: str
     last_push: dt.datetime | None
     holds: dict[str, RemoteHeads | None]
+    error: str | None = None
+    """Why the remote could not be asked (it stays listed)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,8 +192,14 @@ def list_backups(dp: DataPlane, *, probe: bool = True) -> list[BackupInfo]:
     """Every remote with its last push; with ``probe``, what it holds now (one read each)."""
     out = []
     for remote in remotes(dp):
-        holds = _remote_heads(dp, remote) if probe else {}
-        out.append(BackupInfo(remote.name, remote.url, remote.last_push, holds))
+        holds: dict[str, RemoteHeads | None] = {}
+        error = None
+        if probe:
+            try:
+                holds = _remote_heads(dp, remote)
+            except RemoteError as exc:  # one remote being down hides none of the others
+                error = exc.one_line()
+        out.append(BackupInfo(remote.name, remote.url, remote.last_push, holds, error))
     return out
 
 

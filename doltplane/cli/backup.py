@@ -58,6 +58,8 @@ def list_command(offline: bool, as_json: bool) -> None:
     rows = []
     for info in found:
         row: dict[str, Any] = {"name": info.name, "url": info.url, "last push": info.last_push}
+        if info.error:
+            row["ledger"] = f"unreachable: {info.error}"
         for plane, heads in info.holds.items():
             row[plane] = (
                 "(nothing)" if heads is None

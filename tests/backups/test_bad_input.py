@@ -128,5 +128,7 @@ def test_an_unreachable_remote_is_a_typed_error(site: Site, tmp_path: Path) -> N
         with pytest.raises(RemoteUnreachable):
             action()
     assert not (tmp_path / "new").exists()
+    [listed] = backups.list_backups(dp)
+    assert listed.error is not None and "cannot be reached" in listed.error
     result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "a"), "backup", "push"])
     assert result.exit_code == 11 and result.stderr.count("\n") == 1
