@@ -132,3 +132,16 @@ def test_an_unreachable_remote_is_a_typed_error(site: Site, tmp_path: Path) -> N
     assert listed.error is not None and "cannot be reached" in listed.error
     result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "a"), "backup", "push"])
     assert result.exit_code == 11 and result.stderr.count("\n") == 1
+
+
+def test_an_engine_without_remotes_is_refused_not_faked(tmp_path: Path) -> None:
+    from doltplane import connect
+    from doltplane.errors import UnsupportedOperation
+
+    with connect(tmp_path / "a") as dp:
+        assert dp.engine("ledger").supports_remotes
+    with (
+        connect("mysql+pymysql://u:p@127.0.0.1:1/db") as server,
+        pytest.raises(UnsupportedOperation),
+    ):
+        backups.add_remote(server, "disk", f"file://{tmp_path}/backup")
