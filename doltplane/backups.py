@@ -21,7 +21,6 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -493,8 +492,3 @@ def serve(dp: DataPlane, port: int = 0) -> RemoteServer:
     for plane in PLANES:
         _engine(dp, plane)  # created and migrated, so there is something to clone
     return RemoteServer(dp.settings.data_dir, port)
-
-
-def names(items: Iterable[RefPush], outcome: str) -> list[str]:
-    """``plane:branch`` of the refs with one outcome (for messages)."""
-    return [f"{r.plane}:{r.branch}" for r in items if r.outcome == outcome]
