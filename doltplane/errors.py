@@ -20,12 +20,15 @@ The tree (the CLI exit code of each class in brackets)::
     │   └── UnsupportedOperation            the engine lacks the capability asked for
     ├── ConfigError                    [8]  a setting or doltplane.toml is wrong
     ├── MigrationError                 [9]  schema migrations failed or are inconsistent
-    └── FederationError                [10] the federation repository or git failed
-        ├── GitUnavailable                  no git, or too old
-        ├── GitCommandError                 a git command failed (carries its stderr)
-        ├── LocalChanges                    uncommitted edits would be overwritten
-        ├── PushRejected                    the remote refused the push
-        └── ReviewError                     a review is not approved or no longer merges
+    ├── FederationError                [10] the federation repository or git failed
+    │   ├── GitUnavailable                  no git, or too old
+    │   ├── GitCommandError                 a git command failed (carries its stderr)
+    │   ├── LocalChanges                    uncommitted edits would be overwritten
+    │   ├── PushRejected                    the remote refused the push
+    │   └── ReviewError                     a review is not approved or no longer merges
+    └── RemoteError                    [11] a Dolt remote (backup or sync) failed
+        ├── RemoteUnreachable               the remote cannot be opened or reached
+        └── RemoteRejected                  the remote refused a push (not a fast-forward)
 
 Only misuse raises: merges, pulls and pushes that meet conflicts return a
 result value with the conflicts as data.
@@ -211,3 +214,20 @@ class PushRejected(FederationError):
 
 class ReviewError(FederationError):
     pass
+
+
+class RemoteError(DoltplaneError):
+    exit_code = 11
+
+
+class RemoteUnreachable(RemoteError):
+    pass
+
+
+class RemoteRejected(RemoteError):
+    def __init__(self, remote: str, refs: Sequence[str], *, hint: str | None = None) -> None:
+        super().__init__(
+            f"remote {remote!r} refused {', '.join(refs)}: not a fast-forward", hint=hint
+        )
+        self.remote = remote
+        self.refs = list(refs)

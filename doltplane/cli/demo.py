@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from doltplane.cli.demo_backup import backup_story
 from doltplane.cli.demo_federation import federation_story
 from doltplane.cli.demo_ledger import ledger_story
 from doltplane.client import DataPlane, connect
@@ -116,6 +117,8 @@ def run_demo(workdir: str | Path | None, say: Say) -> None:
         operational_story(dp, say)
         say("")
         ledger_story(dp, say)
+        say("")
+        backup_story(dp, base, say)
     say("")
     federation_story(base / "federation", say)
     say("")

@@ -24,6 +24,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("doltplane.cli.ledger", "verify_command"),
     "query": ("doltplane.cli.ledger", "query_command"),
     "federation": ("doltplane.cli.federation", "federation"),
+    "backup": ("doltplane.cli.backup", "backup"),
+    "remote": ("doltplane.cli.backup", "remote"),
 }
 
 

@@ -23,6 +23,8 @@ def open_engine(settings: Settings, plane: str) -> Engine:
             f"no server engine yet for {mask_password(settings.url)}",
             hint="unset url / DOLTPLANE_URL to use the embedded engine",
         )
+    from doltplane.remote_registry import Registry
     from doltplane.store.doltlite import DoltliteEngine
 
+    Registry(settings.data_dir).check_usable()  # not a restore that never finished
     return DoltliteEngine(settings.data_dir / f"{plane}.db", settings)

@@ -119,6 +119,14 @@ class SquashResult:
     squashed: int
 
 
+@dataclasses.dataclass(frozen=True)
+class RemoteHeads:
+    """What one remote database holds: branch and tag name -> commit hash."""
+
+    branches: dict[str, str]
+    tags: dict[str, str]
+
+
 Resolution = Literal["ours", "theirs"] | Mapping[str, Sequence[Mapping[str, Any]]]
 """How to finish a conflicting merge: one side wins, or the final rows per table.
 
@@ -275,3 +283,37 @@ class Engine(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    # --- remotes (capability: supports_remotes) ------------------------------
+    # A remote is named (a Dolt remote of this database) and located by a URL that
+    # names one database (file:///dir/ledger.db, http://host:port/ledger.db).
+    @property
+    def supports_remotes(self) -> bool:
+        """Whether this engine can push to, fetch from and clone Dolt remotes."""
+        ...
+
+    def tags(self) -> dict[str, str]:
+        """Every tag, name -> commit hash."""
+        ...
+
+    def remote_heads(self, url: str) -> RemoteHeads | None:
+        """The branches and tags the database at ``url`` holds (None: no database there yet),
+        read without changing anything here."""
+        ...
+
+    def push(self, remote: str, url: str, branch: str, *, force: bool = False) -> None:
+        """Push ``branch`` to the same name at ``url``; RemoteRejected if not a fast-forward
+        (unless ``force``)."""
+        ...
+
+    def push_tags(self, remote: str, url: str) -> None: ...
+
+    def delete_remote_branch(self, remote: str, url: str, branch: str) -> None: ...
+
+    def fetch(self, remote: str, url: str, branch: str) -> str:
+        """Fetch ``branch`` from ``url``; the revision naming what was fetched."""
+        ...
+
+    def clone_from(self, url: str, remote: str) -> RemoteHeads:
+        """Fill this empty database from ``url``: full history, every branch and tag."""
+        ...

@@ -13,8 +13,11 @@ Facts this module is built on (see shared/DOLTLITE_NOTES.md):
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import re
+import shutil
+import tempfile
 import threading
 import time
 import typing
@@ -24,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import sqlalchemy as sa
 
@@ -38,6 +41,9 @@ from doltplane.errors import (
     MergeConflict,
     NotADoltDatabase,
     NotFound,
+    RemoteError,
+    RemoteRejected,
+    RemoteUnreachable,
     UnsupportedOperation,
 )
 from doltplane.store import trailers
@@ -49,6 +55,7 @@ from doltplane.store.base import (
     Engine,
     MergeResult,
     MergeStatus,
+    RemoteHeads,
     Resolution,
     RowChange,
     RowVersion,
@@ -1028,3 +1035,163 @@ class DoltliteEngine:
             self._readers.clear()
         for engine in engines:
             engine.dispose()
+
+    # --- remotes -----------------------------------------------------------
+    # Appended for backups and multi-host sync (doltplane/backups.py). Remote names
+    # and URLs arrive validated by the caller; every remote call is autocommit, since
+    # dolt_push/dolt_fetch/dolt_clone move refs, not rows.
+    @property
+    def supports_remotes(self) -> bool:
+        return True
+
+    def _remote_call(self, what: str, remote: str, args: Sequence[Any], ref: str = "") -> Any:
+        """One remote function in autocommit; its failures become RemoteError subclasses."""
+        sql = f"SELECT {what}({', '.join('?' * len(args))})"
+
+        def run(conn: sa.Connection) -> Any:
+            try:
+                return conn.exec_driver_sql(sql, tuple(args)).scalar()
+            except sa.exc.DBAPIError as exc:
+                if _is_busy(exc):
+                    raise  # retried whole by _run
+                raise _remote_error(exc, remote, ref) from None
+
+        return self._run(run, None, begin=False, what=f"{what} {remote}")
+
+    def _ensure_remote(self, remote: str, url: str) -> None:
+        rows = self._query("SELECT url FROM dolt_remotes WHERE name = ?", [remote])
+        if rows and rows[0][0] == url:
+            return
+        if rows:
+            self._remote_call("dolt_remote", remote, ["remove", remote])
+        self._remote_call("dolt_remote", remote, ["add", remote, url])
+
+    def tags(self) -> dict[str, str]:
+        rows = self._query("SELECT tag_name, tag_hash FROM dolt_tags ORDER BY tag_name")
+        return {str(name): str(commit) for name, commit in rows}
+
+    def remote_heads(self, url: str) -> RemoteHeads | None:
+        local = _file_remote_path(url)
+        if local is not None and not local.exists():
+            return None
+        # a lazy clone into a scratch database copies refs, not chunks: what the remote
+        # holds, read without fetching into (and retagging) this database
+        scratch = Path(tempfile.mkdtemp(prefix="doltplane-heads-"))
+        try:
+            conn = self._sqlite.connect(str(scratch / "heads.db"), isolation_level=None)
+            try:
+                conn.execute("SELECT dolt_clone('--lazy', ?)", (url,))
+                branches = conn.execute("SELECT name, hash FROM dolt_remote_branches").fetchall()
+                tags = conn.execute("SELECT tag_name, tag_hash FROM dolt_tags").fetchall()
+            except self._sqlite.Error as exc:
+                text = str(exc).lower()
+                if local is None and "not found" in text:
+                    return None
+                raise _remote_error(exc, url) from None
+            finally:
+                conn.close()
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        prefix = "remotes/origin/"
+        return RemoteHeads(
+            {str(n).removeprefix(prefix): str(h) for n, h in sorted(branches)},
+            {str(n): str(h) for n, h in sorted(tags)},
+        )
+
+    def push(self, remote: str, url: str, branch: str, *, force: bool = False) -> None:
+        check_branch_name(branch)
+        self._ensure_remote(remote, url)
+        args = [remote, branch, *(["--force"] if force else [])]
+        local = _file_remote_path(url)
+        if local is not None and not local.exists():
+            self._first_file_push(remote, url, local, args)
+            return
+        self._remote_call("dolt_push", remote, args, ref=branch)
+
+    def _first_file_push(self, remote: str, url: str, local: Path, args: list[Any]) -> None:
+        """Create a file remote under a temporary name and move it into place when complete:
+        a push killed half-way through creating a database leaves one no one can open."""
+        local.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in local.parent.glob(f".{local.name}.pushing-*"):
+            pid = leftover.name.split("-")[1] if leftover.name.count("-") >= 2 else ""
+            if not _process_alive(pid):
+                leftover.unlink(missing_ok=True)
+        staging = local.parent / f".{local.name}.pushing-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            self._ensure_remote(remote, "file://" + quote(str(staging)))
+            self._remote_call("dolt_push", remote, args, ref=str(args[1]))
+            os.link(staging, local)  # never over a database someone else created meanwhile
+        except FileExistsError:
+            raise RemoteError(
+                f"remote {remote!r}: {local} appeared during the push", hint="push again"
+            ) from None
+        finally:
+            self._ensure_remote(remote, url)
+            staging.unlink(missing_ok=True)
+            (staging.parent / f".{staging.name}-lock").unlink(missing_ok=True)
+
+    def push_tags(self, remote: str, url: str) -> None:
+        self._ensure_remote(remote, url)
+        self._remote_call("dolt_push", remote, [remote, "--tags"])
+
+    def delete_remote_branch(self, remote: str, url: str, branch: str) -> None:
+        check_branch_name(branch)
+        self._ensure_remote(remote, url)
+        self._remote_call("dolt_push", remote, [remote, ":" + branch])
+
+    def fetch(self, remote: str, url: str, branch: str) -> str:
+        check_branch_name(branch)
+        self._ensure_remote(remote, url)
+        self._remote_call("dolt_fetch", remote, [remote, branch])
+        return self.resolve_revision(f"remotes/{remote}/{branch}")
+
+    def clone_from(self, url: str, remote: str) -> RemoteHeads:
+        self._remote_call("dolt_clone", url, [url])  # refused unless this database is new
+        prefix = "remotes/origin/"
+        fetched = self._query("SELECT name, hash FROM dolt_remote_branches")
+        for name, commit in fetched:
+            branch = str(name).removeprefix(prefix)
+            if branch != MAIN and not self.has_branch(branch):
+                self._call("dolt_branch", [branch, str(commit)])
+        self._remote_call("dolt_remote", "origin", ["remove", "origin"])
+        self._ensure_remote(remote, url)
+        self.reset_connections()
+        heads = {b.name: b.hash for b in self.branches()}
+        return RemoteHeads(heads, self.tags())
+
+
+def _file_remote_path(url: str) -> Path | None:
+    """The local file a ``file://`` remote URL names (None for other schemes)."""
+    parts = urlsplit(url)
+    return Path(unquote(parts.path)) if parts.scheme == "file" else None
+
+
+def _process_alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _remote_error(exc: BaseException, remote: str, ref: str = "") -> DoltplaneError:
+    orig = _driver_error(exc) or exc
+    text = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
+    lowered = text.lower()
+    if "fast-forward" in lowered:
+        return RemoteRejected(remote, [ref or "the push"], hint="pull first, then push again")
+    if "uncommitted" in lowered:
+        return RemoteError(
+            f"remote {remote!r}: {text}",
+            hint="the remote branch has uncommitted changes; commit them there first",
+        )
+    if any(
+        word in lowered
+        for word in ("open remote", "connect", "not found", "clone failed", "http", "timed out")
+    ):
+        return RemoteUnreachable(f"remote {remote!r} cannot be reached: {text}")
+    return RemoteError(f"remote {remote!r}: {text}")
