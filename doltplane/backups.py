@@ -438,7 +438,7 @@ def _check_shared_history(engine: Engine, fetched: str, remote: Remote) -> None:
 def resolve_pull(dp: DataPlane, name: str, strategy: Resolution | RowsResolution) -> MergeResult:
     """Finish a conflicting :func:`pull` against what it fetched: ``"ours"`` keeps this
     site's rows, ``"theirs"`` the remote's, or ``{table: [final rows]}``."""
-    from doltplane.planes.ledger_agents import raw_resolution
+    from doltplane.planes.ledger_agents import final_rows
 
     remote = _registry(dp).get(name)
     engine = _engine(dp, "ledger")
@@ -450,7 +450,7 @@ def resolve_pull(dp: DataPlane, name: str, strategy: Resolution | RowsResolution
         ) from None
     result = engine.resolve_merge(
         fetched,
-        raw_resolution(strategy),
+        final_rows(strategy),
         into=MAIN,
         message=f"pull ledger main from {remote.name} (resolved)",
     )
