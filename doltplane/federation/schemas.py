@@ -194,9 +194,9 @@ def _additional_properties(
     if validator.is_type(additional, "object"):
         for key in extras:
             yield from validator.descend(instance[key], additional, path=key)
-    elif additional is False and extras:
-        names = ", ".join(repr(key) for key in extras)
-        yield jsonschema.ValidationError(f"additional properties are not allowed ({names})")
+    elif additional is False:
+        for key in extras:  # one problem per key, so each points at its own line
+            yield jsonschema.ValidationError("not allowed here (additionalProperties)", path=[key])
 
 
 _RE2_KEYWORDS = {

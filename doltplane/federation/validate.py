@@ -157,6 +157,13 @@ def _load_schema(files: Mapping[str, FileEntry], problems: list[Problem]) -> Saf
             )
         )
         return None
+    found = [
+        Problem(SCHEMA_PATH, json_line(text, key), message)
+        for key, message in schema_findings(schema)
+    ]
+    if found:  # before the metaschema, whose "is not a 'regex'" would not say why
+        problems += found
+        return None
     try:
         cls.check_schema(schema, format_checker=format_checker())
     except jsonschema.SchemaError as exc:
@@ -172,12 +179,8 @@ def _load_schema(files: Mapping[str, FileEntry], problems: list[Problem]) -> Saf
     except RecursionError:
         problems.append(Problem(SCHEMA_PATH, 1, "not a valid JSON Schema: nested too deeply"))
         return None
-    found = [
-        Problem(SCHEMA_PATH, json_line(text, key), message)
-        for key, message in schema_findings(schema)
-    ]
     safe = SafeSchema(schema, text, cls, files)
-    found += safe.ref_problems(SCHEMA_PATH)
+    found = list(safe.ref_problems(SCHEMA_PATH))
     if found:
         problems += found
         return None
