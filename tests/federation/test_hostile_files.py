@@ -215,7 +215,7 @@ def test_unevaluated_properties_is_refused() -> None:
 
 
 def test_schema_patterns_use_re2_syntax_and_semantics() -> None:
-    """``\\pL`` is RE2 syntax Python's re lacks; patternProperties and additionalProperties agree."""
+    """``\\pL`` is RE2 syntax (not Python's); patternProperties and additionalProperties agree."""
     role = {
         "properties": {"description": {"pattern": "^\\pL+$"}, "role": {}, "scope": {}},
         "patternProperties": {"^x-[a-z]+$": {"type": "integer"}},
