@@ -127,7 +127,10 @@ def _retriever(
     files: Mapping[str, FileEntry],
     base_dir: str,
     default: referencing.Specification[Any],
+    cls: Any,
 ) -> Callable[[str], referencing.Resource[Any]]:
+    """Serve ``config/`` files, each checked as the root schema was before it is used."""
+
     def retrieve(uri: str) -> referencing.Resource[Any]:
         path = config_path(uri, base_dir)
         entry = files.get(path)
@@ -137,19 +140,33 @@ def _retriever(
             contents = json.loads(entry.data.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise RefRefused(f"{path} is not a JSON document ({exc})") from None
+        except RecursionError:
+            raise RefRefused(f"{path} is nested too deeply") from None
         for _, message in schema_findings(contents):
             raise RefRefused(f"{path}: {message}")
+        own = validator_class(contents) if isinstance(contents, dict) else cls
+        if own is None:
+            raise RefRefused(f"{path} names a $schema doltplane does not know")
+        try:
+            own.check_schema(contents, format_checker=format_checker())
+        except jsonschema.SchemaError as exc:
+            raise RefRefused(f"{path} is not a valid JSON Schema: {exc.message}") from None
+        except RecursionError:
+            raise RefRefused(f"{path} is nested too deeply") from None
         try:
             return referencing.Resource.from_contents(contents, default_specification=default)
-        except referencing.exceptions.CannotDetermineSpecification:
-            raise RefRefused(f"{path} is not a JSON Schema") from None
+        except (
+            referencing.exceptions.CannotDetermineSpecification,
+            referencing.jsonschema.UnknownDialect,
+        ):
+            raise RefRefused(f"{path} names a $schema doltplane does not know") from None
 
     return retrieve
 
 
 def _pattern(validator: Any, pattern: Any, instance: Any, schema: Any) -> Iterator[Any]:
-    if not validator.is_type(instance, "string"):
-        return
+    if not validator.is_type(instance, "string") or not isinstance(pattern, str):
+        return  # a non-text pattern never gets here: every schema is checked by its metaschema
     try:
         matched = search(pattern, instance)
     except BadPattern as exc:
@@ -246,7 +263,7 @@ class SafeSchema:
         parts = urlsplit(root_id)
         self.base_dir = urljoin(root_id, ".") if parts.scheme and parts.netloc else ""
         registry: referencing.Registry[Any] = referencing.Registry(  # type: ignore[call-arg]
-            retrieve=_retriever(files, self.base_dir, specification)
+            retrieve=_retriever(files, self.base_dir, specification, cls)
         )
         self.registry = registry.with_resource(root_id, self.root)
 

@@ -308,3 +308,22 @@ def test_pulled_hostile_schema_is_reported_and_push_refuses(
     assert caught.value.problems == problems
     assert git(site_a, "rev-parse", "HEAD") == head
     assert hits == []
+
+
+@pytest.mark.parametrize(
+    ("part", "reason"),
+    [
+        ('{"properties": {"role": {"pattern": {"not": "text"}}}}', "is not a valid JSON Schema"),
+        ('{"$schema": "https://schemas.example/custom", "type": "object"}', "does not know"),
+        ("[" * 100_000, "nested too deeply"),
+        ("{not json", "is not a JSON document"),
+    ],
+)
+def test_referenced_file_is_checked_like_the_schema_itself(part: str, reason: str) -> None:
+    text = schema_text({"$ref": "part.json"})
+    report = validate_files(catalog(text, **{"config/part.json": part}))
+    assert len(report.problems) == 1
+    assert report.problems[0].startswith(
+        f"{SCHEMA_PATH}:{line_containing(text, '$ref')}: $ref 'part.json' refused: config/part.json"
+    )
+    assert reason in report.problems[0]
