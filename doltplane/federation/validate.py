@@ -363,18 +363,20 @@ def _id_problems(
     """Ids unique within the file; every reference (``needs``) names one of them."""
     known: dict[str, set[str]] = {}
     for name, keys in rules.ids.get(kind, {}).items():
-        first: dict[str, int] = {}
+        first: dict[str, list[str | int]] = {}
         for key in keys:
             for where, value in _values_at(doc, key):
                 if not isinstance(value, str):
                     continue
-                line = line_of(text, where)
-                if value in first:
+                if value in first:  # lines are looked up only for problems: line_of scans
                     yield Problem(
-                        path, line, f"duplicate {name} id {value!r} (first at line {first[value]})"
+                        path,
+                        line_of(text, where),
+                        f"duplicate {name} id {value!r} "
+                        f"(first at line {line_of(text, first[value])})",
                     )
                 else:
-                    first[value] = line
+                    first[value] = where
         known[name] = set(first)
     for key, name in rules.references.get(kind, {}).items():
         for where, value in _values_at(doc, key):
