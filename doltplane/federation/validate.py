@@ -35,6 +35,7 @@ from doltplane.federation.schemas import (
 SCHEMA_PATH = "config/rig-schema.json"
 RULES_PATH = "config/validation-rules.yaml"
 DEFAULT_CATEGORIES = ("agent-prompts", "project-templates", "workflow-templates")
+MAX_RULE_VALUES = 100_000
 
 _RULES_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -211,6 +212,16 @@ def _load_rules(files: Mapping[str, FileEntry], problems: list[Problem]) -> _Rul
     except RecursionError:
         problems.append(Problem(RULES_PATH, 1, "malformed YAML: nested too deeply"))
         return None
+    if _expanded_size(tree, MAX_RULE_VALUES) > MAX_RULE_VALUES:
+        problems.append(
+            Problem(
+                RULES_PATH,
+                1,
+                f"more than {MAX_RULE_VALUES} values once YAML aliases are expanded "
+                "(an alias bomb would exhaust memory)",
+            )
+        )
+        return None
     errors = sorted(
         jsonschema.Draft202012Validator(_RULES_SCHEMA).iter_errors(raw), key=lambda e: list(e.path)
     )
@@ -255,6 +266,25 @@ def _load_rules(files: Mapping[str, FileEntry], problems: list[Problem]) -> _Rul
         if "max_bytes" in spec:
             rules.max_bytes[kind] = int(spec["max_bytes"])
     return rules
+
+
+def _expanded_size(root: yaml.Node | None, cap: int) -> int:
+    """How many values the document holds with every alias expanded, counting up to past ``cap``.
+
+    Aliases share nodes, so a few lines can stand for billions of values; anything that
+    walks or prints the loaded rules (jsonschema's messages do) would expand them all.
+    """
+    count = 0
+    stack = [root] if root is not None else []
+    while stack and count <= cap:
+        node = stack.pop()
+        count += 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack += (key, value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
+    return count
 
 
 def yaml_line(node: yaml.Node | None, path: list[str | int]) -> int:

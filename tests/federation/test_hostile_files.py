@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import resource
 import subprocess
 import sys
 import threading
@@ -241,6 +242,11 @@ EVIL = "(a+)+$"
 EVIL_VALUE = "a" * 64 + "!"
 
 
+def _limit_memory() -> None:
+    """A blow-up in the child fails it instead of exhausting the shared machine."""
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
 def run_validate(files: dict[str, FileEntry]) -> list[str]:
     payload = json.dumps({path: entry.data.decode() for path, entry in files.items()})
     script = (
@@ -252,6 +258,7 @@ def run_validate(files: dict[str, FileEntry]) -> list[str]:
     )
     done = subprocess.run(
         [sys.executable, "-c", script],
+        preexec_fn=_limit_memory,
         input=payload,
         capture_output=True,
         text=True,
@@ -283,6 +290,17 @@ def test_catastrophic_schema_patterns_cannot_hang_validate() -> None:
     files = catalog(schema_text(role), **{"roles/worker.toml": worker})
     assert run_validate(files) == [
         f"roles/worker.toml:3: description: '{EVIL_VALUE}' does not match '{EVIL}'"
+    ]
+
+
+def test_yaml_alias_bomb_in_rules_is_refused() -> None:
+    """Nine lines of anchors stand for 10**9 values; nothing may expand them."""
+    lines = ['a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    bomb = "\n".join([*lines, "version: *a8", "kinds: {}"]) + "\n"
+    assert run_validate(catalog(schema_text({"type": "object"}), bomb)) == [
+        f"{RULES_PATH}:1: more than 100000 values once YAML aliases are expanded "
+        "(an alias bomb would exhaust memory)"
     ]
 
 
