@@ -345,3 +345,25 @@ def test_referenced_file_is_checked_like_the_schema_itself(part: str, reason: st
         f"{SCHEMA_PATH}:{line_containing(text, '$ref')}: $ref 'part.json' refused: config/part.json"
     )
     assert reason in report.problems[0]
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "expected"),
+    [
+        (
+            "roles/deep.toml",
+            'role = "deep"\nx = ' + "[" * 100_000 + "]" * 100_000 + "\n",
+            "roles/deep.toml:1: malformed TOML: nested too deeply",
+        ),
+        (
+            "roles/deep.toml",
+            'role = "deep"\nx = ' + "[" * 200 + "]" * 200 + "\n",
+            "roles/deep.toml:1: nested more than 64 tables or arrays deep",
+        ),
+        (SCHEMA_PATH, "[" * 100_000, f"{SCHEMA_PATH}:1: malformed JSON: nested too deeply"),
+    ],
+)
+def test_deeply_nested_files_are_problems(path: str, text: str, expected: str) -> None:
+    files = catalog(schema_text({"type": "object"}))
+    files[path] = FileEntry(data=text.encode())
+    assert expected in validate_files(files).problems
