@@ -18,7 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from doltplane.cli.main import cli
 from doltplane.errors import CatalogInvalid
 from doltplane.federation import Federation
 from doltplane.federation.repo import FileEntry
@@ -367,3 +369,19 @@ def test_deeply_nested_files_are_problems(path: str, text: str, expected: str) -
     files = catalog(schema_text({"type": "object"}))
     files[path] = FileEntry(data=text.encode())
     assert expected in validate_files(files).problems
+
+
+def test_cli_validate_prints_one_line_per_problem(site_a: Federation, tmp_path: Path) -> None:
+    rules = (site_a.repo.path / RULES_PATH).read_text(encoding="utf-8")
+    write(site_a, RULES_PATH, rules.replace('role: "^[a-z][a-z0-9._-]*$"', 'role: "(?!x)"'))
+    schema = json.loads((site_a.repo.path / SCHEMA_PATH).read_text(encoding="utf-8"))
+    schema["$defs"]["role"]["$ref"] = "file:///etc/passwd"
+    write(site_a, SCHEMA_PATH, json.dumps(schema, indent=2))
+    result = CliRunner().invoke(
+        cli, ["--data-dir", str(tmp_path / "site-a"), "federation", "validate"]
+    )
+    assert result.exit_code == CatalogInvalid.exit_code, result.output
+    assert "Traceback" not in result.output
+    assert result.stdout.splitlines() == site_a.validate().problems
+    assert len(result.stdout.splitlines()) == 2
+    assert "root:" not in result.stdout  # nothing of /etc/passwd
