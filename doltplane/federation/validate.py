@@ -408,7 +408,9 @@ def _id_problems(
                 else:
                     first[value] = where
         known[name] = set(first)
+    edges: dict[str, dict[str, dict[str, tuple[str, list[str | int]]]]] = {}
     for key, name in rules.references.get(kind, {}).items():
+        leaf = rules.ids[kind][name][0].rpartition(".")[2] if rules.ids[kind][name] else ""
         for where, value in _values_at(doc, key):
             if value not in known.get(name, set()):
                 yield Problem(
@@ -417,6 +419,50 @@ def _id_problems(
                     f"{key} = {value!r} is not a {name} id in this file "
                     f"(known: {', '.join(sorted(known.get(name, set()))) or 'none'})",
                 )
+                continue
+            owner = _node_at(doc, where[:-2]) if "[]" in key.rpartition(".")[2] else None
+            source = owner.get(leaf) if isinstance(owner, dict) else None
+            if isinstance(source, str) and source in known[name]:
+                edges.setdefault(name, {}).setdefault(source, {})[value] = (key, where)
+    for name, graph in edges.items():
+        for cycle in _cycles(graph):
+            key, where = graph[cycle[-2]][cycle[-1]]
+            yield Problem(
+                path,
+                line_of(text, where),
+                f"{key} = {cycle[-1]!r} closes a cycle of {name}s: {' -> '.join(cycle)}",
+            )
+
+
+def _node_at(doc: Any, where: list[str | int]) -> Any:
+    node = doc
+    for part in where:
+        node = node[part]
+    return node
+
+
+def _cycles(graph: dict[str, dict[str, Any]]) -> Iterator[list[str]]:
+    """One path ``a -> ... -> a`` per cycle found by a depth-first walk (iterative: no limit)."""
+    done: set[str] = set()
+    for start in sorted(graph):
+        if start in done:
+            continue
+        path: list[str] = [start]
+        on_path = {start}
+        stack = [iter(sorted(graph.get(start, {})))]
+        while stack:
+            step = next(stack[-1], None)
+            if step is None:
+                stack.pop()
+                done.add(path[-1])
+                on_path.discard(path.pop())
+                continue
+            if step in on_path:
+                yield [*path[path.index(step) :], step]
+            elif step not in done:
+                path.append(step)
+                on_path.add(step)
+                stack.append(iter(sorted(graph.get(step, {}))))
 
 
 def _template_problems(

@@ -307,6 +307,29 @@ def line_with(text: str, needle: str, occurrence: int = 1) -> int:
         ),
         pytest.param(
             "formulas/mol-yard-walk.formula.toml",
+            PATROL_V2.replace("id = 'read-notes'\n", "id = 'read-notes'\nneeds = ['report.1']\n"),
+            [
+                (
+                    "needs = ['mark_waiting']",
+                    "steps[].needs[] = 'mark_waiting' closes a cycle of steps: "
+                    "mark_waiting -> read-notes -> report.1 -> sweep -> mark_waiting",
+                )
+            ],
+            id="needs-cycle",
+        ),
+        pytest.param(
+            "formulas/mol-yard-walk.formula.toml",
+            PATROL_V2.replace("needs = ['mark_waiting']", "needs = ['mark_waiting', 'sweep']"),
+            [
+                (
+                    "needs = ['mark_waiting', 'sweep']",
+                    "steps[].needs[] = 'sweep' closes a cycle of steps: sweep -> sweep",
+                )
+            ],
+            id="needs-itself",
+        ),
+        pytest.param(
+            "formulas/mol-yard-walk.formula.toml",
             PATROL_V2.replace("id = 'sweep-west'", "id = 'sweep-east'"),
             [
                 (
