@@ -17,6 +17,8 @@ ROLES_DIR = "roles"
 FORMULAS_DIR = "formulas"
 TEMPLATES_DIR = "templates"
 FORMULA_SUFFIX = ".formula.toml"
+MAX_DEPTH = 64
+"""How deep tables and arrays may nest in a role or formula (real ones reach about 5)."""
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _FOLDER_KINDS: dict[str, Kind] = {
     ROLES_DIR: "role",
@@ -73,13 +75,36 @@ def _read_toml(parsed: ParsedCatalog, path: str, data: bytes) -> tuple[dict[str,
         parsed.problems.append(Problem(path, 1, f"not UTF-8 text ({exc.reason})"))
         return None
     try:
-        return tomllib.loads(text), text
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
         parsed.problems.append(
             Problem(path, toml_error_line(str(exc), text), f"malformed TOML: {message}")
         )
         return None
+    except RecursionError:
+        parsed.problems.append(Problem(path, 1, "malformed TOML: nested too deeply"))
+        return None
+    if _deeper_than(doc, MAX_DEPTH):
+        parsed.problems.append(
+            Problem(path, 1, f"nested more than {MAX_DEPTH} tables or arrays deep")
+        )
+        return None
+    return doc, text
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether tables and arrays nest past ``limit``: later passes walk them recursively."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, dict):
+            stack += ((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack += ((child, depth + 1) for child in node)
+    return False
 
 
 def _name(parsed: ParsedCatalog, path: str, text: str, doc: dict[str, Any], key: str) -> str | None:
