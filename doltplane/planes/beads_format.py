@@ -166,12 +166,9 @@ def read_beads(path: Path, progress: Progress | None = None) -> list[BeadsRecord
     records = _read_folder(path) if path.is_dir() else list(_read_file(path, report))
     seen: dict[tuple[str, str], str] = {}
     for record in records:
-        if (record.kind, record.key) in seen:
-            raise _bad(
-                record.where,
-                f"{record.kind} {record.key!r} already appeared at {seen[(record.kind, record.key)]}",
-            )
-        seen[(record.kind, record.key)] = record.where
+        first = seen.setdefault((record.kind, record.key), record.where)
+        if first != record.where:
+            raise _bad(record.where, f"{record.kind} {record.key!r} already appeared at {first}")
     report("read", len(records), len(records))
     return records
 

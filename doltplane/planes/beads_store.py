@@ -43,6 +43,7 @@ _ABSENT = object()
 _EPOCH = dt.datetime(1970, 1, 1)
 _CHUNK = 500
 _MAX_WORD = 64
+_NOTHING = "nothing was imported"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -255,7 +256,7 @@ def issue_rows(record: BeadsRecord, seq: int) -> IssueRows:
     try:
         check_id(record.key)
     except InvalidInput as exc:
-        raise InvalidDocument(f"{record.where}: {exc.message}", hint="nothing was imported") from None
+        raise InvalidDocument(f"{record.where}: {exc.message}", hint=_NOTHING) from None
     columns, spelling = encode(ISSUE_MAPPED, obj, where=record.where, strict=True)
     for field in ("created_by", "owner"):
         value = columns[field]
@@ -265,10 +266,10 @@ def issue_rows(record: BeadsRecord, seq: int) -> IssueRows:
     skip = {m.key for m in ISSUE_MAPPED}
     for nested in NESTED:
         value = obj.get(nested.key)
-        if not _is_nested_list(nested, value):
+        if not isinstance(value, list) or not _is_nested_list(nested, value):
             continue
         skip.add(nested.key)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for position, item in enumerate(value):
             if nested.key == "labels":
                 rows.append({"issue_id": record.key, "position": position, "label": item})
@@ -282,6 +283,8 @@ def issue_rows(record: BeadsRecord, seq: int) -> IssueRows:
     fields = {k: v for k, v in obj.items() if k not in skip}
     ephemeral = _derived_bool(obj.get("ephemeral", obj.get("wisp")))
     priority = obj.get("priority")
+    if not isinstance(priority, int) or isinstance(priority, bool) or abs(priority) >= 2**31:
+        priority = None
     issue_row = {
         **columns,
         "created_at": to_db_time(columns["created_at"]),
@@ -295,9 +298,7 @@ def issue_rows(record: BeadsRecord, seq: int) -> IssueRows:
             "id": record.key,
             "seq": seq,
             "assignee": assignee if isinstance(assignee, str) and len(assignee) <= 255 else None,
-            "priority": priority
-            if isinstance(priority, int) and not isinstance(priority, bool) and abs(priority) < 2**31
-            else None,
+            "priority": priority,
             "updated_at": _derived_time(obj.get("updated_at")),
             "ephemeral": ephemeral,
             "deleted_at": _derived_time(obj.get("deleted_at")),
@@ -478,9 +479,8 @@ def plan_import(
     by_kind: dict[str, list[BeadsRecord]] = defaultdict(list)
     for record in records:
         by_kind[record.kind].append(record)
-    done = 0
     current_issues = load_issues(conn, [r.key for r in by_kind["issue"]])
-    for record in by_kind["issue"]:
+    for done, record in enumerate(by_kind["issue"], start=1):
         existing = current_issues.get(record.key)
         if existing is None:
             plan.create.append(record)
@@ -492,7 +492,6 @@ def plan_import(
                 plan.stale.append(stale)
             else:
                 plan.update.append(record)
-        done += 1
         if done % 1000 == 0:
             report("compare", done, len(records))
     for kind in ("memory", "config"):
@@ -530,7 +529,9 @@ def apply_plan(conn: sa.Connection, plan: BeadsPlan, report: Progress) -> None:
     """Write what the plan creates and updates (one transaction, the caller's)."""
     total = plan.changes
     report("write", 0, total)
-    issue_inserts, issue_updates, field_rows = [], [], []
+    issue_inserts: list[dict[str, Any]] = []
+    issue_updates: list[dict[str, Any]] = []
+    field_rows: list[dict[str, Any]] = []
     nested_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     replaced: list[str] = []
     keyed: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -576,8 +577,8 @@ def apply_plan(conn: sa.Connection, plan: BeadsPlan, report: Progress) -> None:
     for nested in NESTED:
         for part in _parts(nested_rows[nested.key]):
             conn.execute(nested.table.insert(), part)
-    for kind, rows in keyed.items():
-        for part in _parts(rows):
+    for kind, keyed_rows in keyed.items():
+        for part in _parts(keyed_rows):
             conn.execute(KEYED_TABLES[kind].insert(), part)
             done += len(part)
     report("write", total, total)
