@@ -83,9 +83,8 @@ def _isolate(mapped: Mapped, value: Any, strict: bool, where: str) -> tuple[Any,
 
 def _as_json(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        moment = value.replace(tzinfo=None)
-        text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-        return text + (f".{moment.microsecond:06d}" if moment.microsecond else "") + "Z"
+        # isoformat: seconds, and microseconds only when there are some
+        return value.replace(tzinfo=None).isoformat() + "Z"
     return value
 
 
@@ -93,7 +92,15 @@ def _render(value: Any) -> Any:
     return _ABSENT if value is None else _as_json(value)
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _exact(a: Any, b: Any) -> bool:
+    """The same JSON, types included (1 is not 1.0, nor True)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, _SCALARS):
+        return bool(a == b)
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
@@ -366,16 +373,27 @@ def render_keyed(row: Mapping[str, Any]) -> dict[str, Any]:
     return obj
 
 
+def _raw_columns(table: sa.Table) -> list[sa.ColumnElement[Any]]:
+    # times and JSON come back as the driver gives them (``from_db_time`` and ``_json``
+    # read both spellings): SQLAlchemy's own result processing costs ten times the read
+    return [
+        sa.type_coerce(c, sa.Text()).label(c.name) if isinstance(c.type, sa.DateTime | sa.JSON)
+        else c
+        for c in table.columns
+    ]  # fmt: skip
+
+
 def _select_in(
     conn: sa.Connection, table: sa.Table, column: str, keys: list[str] | None
 ) -> Iterable[dict[str, Any]]:
-    order = [c for c in table.primary_key.columns]
+    order = list(table.primary_key.columns)
+    select = sa.select(*_raw_columns(table))
     if keys is None:
-        yield from (dict(r) for r in conn.execute(sa.select(table).order_by(*order)).mappings())
+        yield from (dict(r) for r in conn.execute(select.order_by(*order)).mappings())
         return
     for start in range(0, len(keys), _CHUNK):
         part = keys[start : start + _CHUNK]
-        query = sa.select(table).where(table.c[column].in_(part)).order_by(*order)
+        query = select.where(table.c[column].in_(part)).order_by(*order)
         yield from (dict(r) for r in conn.execute(query).mappings())
 
 
@@ -439,6 +457,10 @@ class BeadsPlan:
     stale: list[StaleRecord] = dataclasses.field(default_factory=list)
     positions: dict[str, int] = dataclasses.field(default_factory=dict)
     """Each issue's place among the issues of its file."""
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """The ledger's own metadata of each issue the plan updates."""
+    rows: dict[str, IssueRows] = dataclasses.field(default_factory=dict)
+    """Rows already made from the records (when the caller validated them first)."""
 
     def counts(self) -> dict[str, KindCounts]:
         tally: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -465,6 +487,11 @@ def _last_live_change(ledger: Ledger, id: str) -> tuple[dt.datetime, int] | None
     return (to_db_time(versions[0].committed_at), 0) if versions else None
 
 
+def issue_positions(records: Iterable[BeadsRecord]) -> dict[str, int]:
+    """Each issue's place among the issues of its file (export keeps that order)."""
+    return {r.key: n for n, r in enumerate((r for r in records if r.kind == "issue"), start=1)}
+
+
 def plan_import(
     conn: sa.Connection,
     ledger: Ledger,
@@ -472,10 +499,10 @@ def plan_import(
     *,
     force: bool,
     report: Progress,
+    rows: dict[str, IssueRows] | None = None,
 ) -> BeadsPlan:
-    plan = BeadsPlan()
-    issue_keys = (r.key for r in records if r.kind == "issue")
-    plan.positions = {key: n for n, key in enumerate(issue_keys, start=1)}
+    plan = BeadsPlan(rows=rows or {})
+    plan.positions = issue_positions(records)
     by_kind: dict[str, list[BeadsRecord]] = defaultdict(list)
     for record in records:
         by_kind[record.kind].append(record)
@@ -492,6 +519,7 @@ def plan_import(
                 plan.stale.append(stale)
             else:
                 plan.update.append(record)
+                plan.metadata[record.key] = existing.row["metadata"]
         if done % 1000 == 0:
             report("compare", done, len(records))
     for kind in ("memory", "config"):
@@ -544,7 +572,7 @@ def apply_plan(conn: sa.Connection, plan: BeadsPlan, report: Progress) -> None:
                     keyed_replaced[record.kind].append(record.key)
                 continue
             # seq: the record's place in its file, so that export keeps the file's order
-            rows = issue_rows(record, plan.positions.get(record.key, 0))
+            rows = plan.rows.get(record.key) or issue_rows(record, plan.positions[record.key])
             (issue_inserts if is_new else issue_updates).append(rows.issue)
             if not is_new:
                 replaced.append(record.key)
@@ -571,9 +599,14 @@ def apply_plan(conn: sa.Connection, plan: BeadsPlan, report: Progress) -> None:
         conn.execute(statement, [{"key": r["id"], **{c: r[c] for c in columns}} for r in part])
         done += len(part)
         report("write", done, total)
-    digests = _digests(conn, [r["id"] for r in field_rows])
+    written = {r["id"]: r for r in issue_inserts}
+    for row in issue_updates:  # an update leaves the ledger's own metadata as it was
+        written[row["id"]] = {**row, "metadata": plan.metadata.get(row["id"], {})}
     for part in _parts(field_rows):
-        conn.execute(bt.issue_fields.insert(), [{**r, "digest": digests[r["id"]]} for r in part])
+        conn.execute(
+            bt.issue_fields.insert(),
+            [{**r, "digest": issue_digest(Issue.from_row(written[r["id"]]))} for r in part],
+        )
     for nested in NESTED:
         for part in _parts(nested_rows[nested.key]):
             conn.execute(nested.table.insert(), part)
@@ -582,12 +615,6 @@ def apply_plan(conn: sa.Connection, plan: BeadsPlan, report: Progress) -> None:
             conn.execute(KEYED_TABLES[kind].insert(), part)
             done += len(part)
     report("write", total, total)
-
-
-def _digests(conn: sa.Connection, ids: list[str]) -> dict[str, str]:
-    return {
-        row["id"]: issue_digest(Issue.from_row(row)) for row in _select_in(conn, issues, "id", ids)
-    }
 
 
 def _delete_in(conn: sa.Connection, table: sa.Table, column: str, keys: list[str]) -> None:

@@ -520,14 +520,17 @@ def import_path(
         return import_file(ledger, path, dry_run=dry_run, progress=progress)
     report = progress or (lambda step, done, total: None)
     records = beads_format.read_beads(path, report)
-    for record in records:  # refuse a malformed record before anything is written
+    # every record is made into rows first: a malformed one is refused before any write
+    positions = beads_store.issue_positions(records)
+    rows = {}
+    for record in records:
         if record.kind == "issue":
-            beads_store.issue_rows(record, 0)
+            rows[record.key] = beads_store.issue_rows(record, positions[record.key])
         else:
             beads_store.keyed_row(record)
 
     def run(conn: sa.Connection) -> beads_store.BeadsPlan:
-        plan = beads_store.plan_import(conn, ledger, records, force=force, report=report)
+        plan = beads_store.plan_import(conn, ledger, records, force=force, report=report, rows=rows)
         if not dry_run:
             beads_store.apply_plan(conn, plan, report)
         return plan
