@@ -297,3 +297,12 @@ def test_progress_is_reported_through_the_callback(dp: DataPlane, tmp_path: Path
     source, _ = era_source("backup-folder", tmp_path)
     dp.ledger.import_jsonl(source, progress=lambda step, done, total: steps.append(step))
     assert {"read", "compare", "write"} <= set(steps)
+
+
+def test_the_documented_query_runs(dp: DataPlane, tmp_path: Path) -> None:
+    dp.ledger.import_jsonl(era_source("pre-dolt", tmp_path)[0])
+    rows = dp.query(
+        "SELECT i.id, i.status, f.assignee FROM issues i JOIN issue_fields f USING (id) "
+        "WHERE i.id IN (SELECT issue_id FROM issue_labels WHERE label = 'router')"
+    )
+    assert rows == [{"id": "bd-a1", "status": "closed", "assignee": "toast"}]
