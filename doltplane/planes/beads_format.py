@@ -123,12 +123,19 @@ def _objects(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     for number, text in _lines(path):
         where = f"{path}:{number}"
         try:
-            obj = json.loads(text)
+            obj = json.loads(text, parse_constant=_no_constant)
         except ValueError as exc:
             raise _bad(where, f"not JSON: {exc}") from None
+        except RecursionError:
+            raise _bad(where, "nested too deeply") from None
         if not isinstance(obj, dict):
             raise _bad(where, f"a line must be a JSON object, got {type(obj).__name__}")
         yield where, obj
+
+
+def _no_constant(name: str) -> Any:
+    # NaN and Infinity are no JSON: stored, they would never compare equal again
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _bad(where: str, message: str) -> InvalidDocument:

@@ -188,6 +188,8 @@ def test_import_never_reverts_a_newer_live_write(dp: DataPlane, tmp_path: Path) 
         ('{"id": "x-1", "title": "t", "status": 3}', "status must be text"),
         ('{"_type": "gate", "id": "x-1"}', "_type must be"),
         ('{"id": "bd-a1", "title": "again"}', "already appeared"),
+        ('{"id": "x-1", "title": "t", "estimate": NaN}', "NaN is not a JSON value"),
+        ('{"id": "x-1", "deep": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
     ],
 )
 def test_a_malformed_line_names_file_and_line_and_writes_nothing(
