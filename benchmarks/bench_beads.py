@@ -21,8 +21,8 @@ import random
 import shutil
 import tempfile
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from doltplane import connect  # first: doltlite must load before anything imports sqlite3
