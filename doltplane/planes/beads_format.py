@@ -88,6 +88,16 @@ def parse_instant(value: Any) -> tuple[dt.datetime, int] | None:
 # --- equality as verify means it --------------------------------------------------
 def same(a: Any, b: Any) -> bool:
     """JSON equality with key order free and timestamps equal as instants."""
+    if isinstance(a, dict | list) and _canonical(a) == _canonical(b):
+        return True  # the usual case, decided in C
+    return _same(a, b)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _same(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, int | float) and isinstance(b, int | float):
@@ -98,9 +108,9 @@ def same(a: Any, b: Any) -> bool:
         left, right = parse_instant(a), parse_instant(b)
         return left is not None and left == right
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return a is None and b is None
 
 

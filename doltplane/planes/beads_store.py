@@ -33,7 +33,7 @@ from doltplane.errors import DoltplaneError, InvalidDocument, InvalidInput
 from doltplane.planes import beads_tables as bt
 from doltplane.planes.beads_format import BeadsRecord, Progress, export_line, parse_instant, same
 from doltplane.planes.ledger_records import Issue, issues
-from doltplane.planes.ops_records import from_db_time, to_db_time
+from doltplane.planes.ops_records import to_db_time
 from doltplane.validation import check_id
 
 if TYPE_CHECKING:
@@ -84,8 +84,16 @@ def _isolate(mapped: Mapped, value: Any, strict: bool, where: str) -> tuple[Any,
 def _as_json(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         # isoformat: seconds, and microseconds only when there are some
-        return value.replace(tzinfo=None).isoformat() + "Z"
+        return _naive(value).isoformat() + "Z"
     return value
+
+
+def _naive(value: Any) -> dt.datetime:
+    """A stored time (text on SQLite, a datetime elsewhere) as naive UTC."""
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
 
 
 def _render(value: Any) -> Any:
@@ -141,7 +149,7 @@ def decode(
     for m in mapped:
         column = row[m.column]
         if m.type == "time" and column is not None:
-            column = from_db_time(column).replace(tzinfo=None)
+            column = _naive(column)
         kept = spelling.get(m.key)
         if isinstance(kept, list) and kept and _exact(kept[0], _as_json(column)):
             if len(kept) == 2:
