@@ -464,7 +464,7 @@ class BeadsPlan:
     unchanged: list[BeadsRecord] = dataclasses.field(default_factory=list)
     stale: list[StaleRecord] = dataclasses.field(default_factory=list)
     positions: dict[str, int] = dataclasses.field(default_factory=dict)
-    """Each issue's place among the issues of its file."""
+    """Each issue's place in export order (``issue_fields.seq``)."""
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
     """The ledger's own metadata of each issue the plan updates."""
     rows: dict[str, IssueRows] = dataclasses.field(default_factory=dict)
@@ -510,7 +510,11 @@ def plan_import(
     rows: dict[str, IssueRows] | None = None,
 ) -> BeadsPlan:
     plan = BeadsPlan(rows=rows or {})
-    plan.positions = issue_positions(records)
+    # an issue keeps the place it first had; new ones follow everything imported before,
+    # in the order of their file: exports list issues in the order they arrived
+    last = conn.execute(sa.select(sa.func.max(bt.issue_fields.c.seq))).scalar_one()
+    base = int(last or 0)
+    plan.positions = {key: base + n for key, n in issue_positions(records).items()}
     by_kind: dict[str, list[BeadsRecord]] = defaultdict(list)
     for record in records:
         by_kind[record.kind].append(record)
@@ -528,6 +532,8 @@ def plan_import(
             else:
                 plan.update.append(record)
                 plan.metadata[record.key] = existing.row["metadata"]
+            if existing.fields is not None:
+                plan.positions[record.key] = int(existing.fields["seq"])
         if done % 1000 == 0:
             report("compare", done, len(records))
     for kind in ("memory", "config"):
@@ -580,7 +586,8 @@ def apply_plan(conn: sa.Connection, plan: BeadsPlan, report: Progress) -> None:
                     keyed_replaced[record.kind].append(record.key)
                 continue
             # seq: the record's place in its file, so that export keeps the file's order
-            rows = plan.rows.get(record.key) or issue_rows(record, plan.positions[record.key])
+            rows = plan.rows.get(record.key) or issue_rows(record, 0)
+            rows.fields["seq"] = plan.positions[record.key]
             (issue_inserts if is_new else issue_updates).append(rows.issue)
             if not is_new:
                 replaced.append(record.key)

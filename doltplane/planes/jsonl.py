@@ -521,11 +521,10 @@ def import_path(
     report = progress or (lambda step, done, total: None)
     records = beads_format.read_beads(path, report)
     # every record is made into rows first: a malformed one is refused before any write
-    positions = beads_store.issue_positions(records)
     rows = {}
     for record in records:
         if record.kind == "issue":
-            rows[record.key] = beads_store.issue_rows(record, positions[record.key])
+            rows[record.key] = beads_store.issue_rows(record, 0)
         else:
             beads_store.keyed_row(record)
 

@@ -123,6 +123,11 @@ def test_nested_records_are_queryable(dp: DataPlane, tmp_path: Path) -> None:
     # every era still round-trips with the others in the same ledger
     records = export_beads(dp)
     assert len(records) == len(CURRENT) + len(PRE_DOLT) + len(joined_backup())
+    # issues in the order they arrived, file after file; then memories, then config
+    order = [r.get("id") or r["key"] for r in records]
+    issues_first = ["gt-k3x", "gt-p1q", "bk-1", "bk-2", "bd-a1", "bd-a2", "bd-a3"]
+    then = ["deploy-window", "owner-of-router", "issue_prefix", "kv.memory.release-day"]
+    assert order == issues_first + then
 
 
 def test_import_twice_changes_nothing_and_makes_no_commit(dp: DataPlane, tmp_path: Path) -> None:
