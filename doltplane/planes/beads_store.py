@@ -585,7 +585,7 @@ def apply_plan(conn: sa.Connection, plan: BeadsPlan, report: Progress) -> None:
                 if not is_new:
                     keyed_replaced[record.kind].append(record.key)
                 continue
-            # seq: the record's place in its file, so that export keeps the file's order
+            # the rows were made before the plan knew where the issue goes in export order
             rows = plan.rows.get(record.key) or issue_rows(record, 0)
             rows.fields["seq"] = plan.positions[record.key]
             (issue_inserts if is_new else issue_updates).append(rows.issue)
