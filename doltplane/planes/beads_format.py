@@ -242,4 +242,5 @@ def export_line(kind: str, data: dict[str, Any]) -> str:
     """One record as an export line (a config record gets its ``_type`` mark)."""
     if kind == "config":
         data = {TYPE_KEY: "config", **data}
-    return json.dumps(data, ensure_ascii=False)
+    # ASCII only: U+2028 and friends end a "line" for many readers (JavaScript, splitlines)
+    return json.dumps(data)
