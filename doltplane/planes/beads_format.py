@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -63,6 +64,11 @@ def parse_instant(value: Any) -> tuple[dt.datetime, int] | None:
     None when ``value`` is not one. Naive times are taken as UTC."""
     if not isinstance(value, str):
         return None
+    return _parse_instant(value)
+
+
+@functools.lru_cache(maxsize=65536)  # exports repeat the same times many times over
+def _parse_instant(value: str) -> tuple[dt.datetime, int] | None:
     match = _ISO.fullmatch(value)
     if match is None:
         return None
