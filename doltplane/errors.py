@@ -20,6 +20,7 @@ The tree (the CLI exit code of each class in brackets)::
     │   └── UnsupportedOperation            the engine lacks the capability asked for
     ├── ConfigError                    [8]  a setting or doltplane.toml is wrong
     ├── MigrationError                 [9]  schema migrations failed or are inconsistent
+    ├── VerifyMismatch                 [12] a comparison found differences (verify --compare)
     ├── FederationError                [10] the federation repository or git failed
     │   ├── GitUnavailable                  no git, or too old
     │   ├── GitCommandError                 a git command failed (carries its stderr)
@@ -179,6 +180,12 @@ class ConfigError(DoltplaneError):
 
 class MigrationError(DoltplaneError):
     exit_code = 9
+
+
+class VerifyMismatch(DoltplaneError):
+    """The ledger and the file compared differ (the counts are in the message)."""
+
+    exit_code = 12
 
 
 class FederationError(DoltplaneError):

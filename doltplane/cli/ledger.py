@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from doltplane.cli.common import echo_json, echo_table, emit, get_dp, json_option, to_jsonable
-from doltplane.errors import DoltplaneError, InvalidDocument, MergeConflict
+from doltplane.errors import DoltplaneError, InvalidDocument, MergeConflict, VerifyMismatch
 
 ISSUE_COLUMNS = ["id", "status", "owner", "title", "created_at"]
 """What people see in issue tables (``--json`` and ``show`` have every field)."""
@@ -364,55 +364,92 @@ def prune(dry_run: bool, as_json: bool) -> None:
 
 
 @click.command("export")
-@click.option("--format", "format_", type=click.Choice(["jsonl"]), default="jsonl",
-              show_default=True)  # fmt: skip
+@click.option("--format", "format_", type=click.Choice(["doltplane", "beads", "jsonl"]),
+              default="doltplane", show_default=True,
+              help="beads: Beads' own JSONL, every imported record as it came; "
+                   "jsonl is another name for doltplane.")  # fmt: skip
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Default: standard output.")  # fmt: skip
 def export_command(format_: str, output: str | None) -> None:
-    """Export the ledger as JSONL (one record per line, with its kind)."""
+    """Export the ledger as JSONL (one record per line)."""
     dp = get_dp()
+    format_ = "doltplane" if format_ == "jsonl" else format_
     if output is None:
-        dp.ledger.export_jsonl(sys.stdout)
+        dp.ledger.export_jsonl(sys.stdout, format=format_)
         return
     with _progress(False) as progress, open(output, "w", encoding="utf-8") as handle:
-        result = dp.ledger.export_jsonl(handle, progress=progress)
-    click.echo(f"exported {result.issues} issues and {result.cv_entries} cv entries to {output}",
-               err=True)  # fmt: skip
+        result = dp.ledger.export_jsonl(handle, format=format_, progress=progress)
+    counts = result.records or {"issue": result.issues, "cv_entry": result.cv_entries}
+    shown = ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "nothing"
+    click.echo(f"exported {shown} to {output}", err=True)
 
 
 @click.command("import")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("path", type=click.Path())
+@click.option("--format", "format_", type=click.Choice(["beads", "doltplane"]), default=None,
+              help="Default: detected (a folder or a line without 'kind' is Beads).")  # fmt: skip
+@click.option("--force", is_flag=True,
+              help="Also take records older (updated_at) than the ledger's copy.")  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @json_option
-def import_command(file: str, dry_run: bool, as_json: bool) -> None:
-    """Upsert a JSONL file into the ledger in one commit (idempotent)."""
+def import_command(
+    path: str, format_: str | None, force: bool, dry_run: bool, as_json: bool
+) -> None:
+    """Upsert a JSONL file or a Beads backup folder into the ledger in one commit
+    (idempotent; records older than the ledger's copy are skipped and listed)."""
     with _progress(as_json) as progress:
-        result = get_dp().ledger.import_jsonl(file, dry_run=dry_run, progress=progress)
-    emit(result, as_json)
+        result = get_dp().ledger.import_jsonl(
+            path, format=format_, force=force, dry_run=dry_run, progress=progress
+        )
+    if as_json:
+        echo_json(result)
+        return
+    verb = "would import" if dry_run else "imported"
+    click.echo(
+        f"{verb} {result.records} {result.format} records from {result.path}: "
+        f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged, "
+        f"{result.stale_skipped} stale skipped"
+        + (f" (commit {result.commit[:12]})" if result.commit else "")
+    )
+    if result.kinds:
+        echo_table([{"kind": k, **to_jsonable(c)} for k, c in result.kinds.items()])
+    if result.stale:
+        echo_table(result.stale, title="skipped: older than the ledger's copy (--force takes them)")
 
 
 @click.command("verify")
-@click.option("--compare", "file", required=True, type=click.Path(dir_okay=False),
-              help="The JSONL file to compare with.")  # fmt: skip
+@click.option("--compare", "file", required=True, type=click.Path(),
+              help="The JSONL file (or Beads backup folder) to compare with.")  # fmt: skip
+@click.option("--format", "format_", type=click.Choice(["beads", "doltplane"]), default=None,
+              help="Default: detected, as for import.")  # fmt: skip
 @json_option
-def verify_command(file: str, as_json: bool) -> None:
-    """Compare the ledger with a JSONL file record by record; exit 1 on any difference."""
+def verify_command(file: str, format_: str | None, as_json: bool) -> None:
+    """Compare the ledger with a file record by record and key by key; exit 12 on any
+    difference (missing, extra or different records, renamed or dropped keys)."""
     with _progress(as_json) as progress:
-        report = get_dp().ledger.verify_jsonl(file, progress=progress)
+        report = get_dp().ledger.verify_jsonl(file, format=format_, progress=progress)
     if as_json:
         echo_json({**to_jsonable(report), "ok": report.ok})
     else:
         rows = [
             {"kind": d.kind, "id": d.id, "status": d.status,
-             "fields": {f.field: {"file": f.in_file, "ledger": f.in_ledger} for f in d.fields}}
+             "fields": {f.field: _field_change(f) for f in d.fields}}
             for d in report.differences
         ]  # fmt: skip
         echo_table(rows, empty="no differences")
     if not report.ok:
-        raise DoltplaneError(
+        raise VerifyMismatch(
             f"{len(report.differences)} difference(s): {report.count('missing')} missing, "
             f"{report.count('extra')} extra, {report.count('different')} different"
         )
+
+
+def _field_change(field: Any) -> Any:
+    if field.change == "renamed":
+        return f"renamed to {field.renamed_to}"
+    if field.change == "changed":
+        return {"file": field.in_file, "ledger": field.in_ledger}
+    return field.change
 
 
 @click.command("query")

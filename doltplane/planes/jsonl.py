@@ -1,6 +1,8 @@
-"""JSONL export, import and verify of the ledger (for teams moving from Beads-like trackers).
+"""JSONL export, import and verify of the ledger, in two formats.
 
-One JSON object per line, with ``kind`` saying which record it is::
+``beads``: Beads' own exports as they are (every era, and its backup folder;
+see ``beads_format`` and ``beads_store``). ``doltplane``: the ledger's own
+shape, one JSON object per line, with ``kind`` saying which record it is::
 
     {"kind": "issue", "id": "gt-...", "type": "task", "title": "...", "status": "open",
      "created_by": "...", "created_at": "2025-01-02T03:04:05Z", "completed_at": null,
@@ -30,6 +32,7 @@ from typing import IO, TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from doltplane.errors import InvalidDocument, InvalidInput, NotFound
+from doltplane.planes import beads_format, beads_store
 from doltplane.planes.ledger_records import (
     KINDS,
     TABLES,
@@ -71,10 +74,16 @@ _ISO = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2
 _BATCH = 500
 
 
+FORMATS = ("doltplane", "beads")
+
+
 @dataclasses.dataclass(frozen=True)
 class ExportResult:
     issues: int
     cv_entries: int
+    format: str = "doltplane"
+    records: dict[str, int] = dataclasses.field(default_factory=dict)
+    """How many records of each kind were written."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,6 +104,12 @@ class ImportResult:
     dry_run: bool
     commit: str | None
     """The one commit the import made; None for a dry run or when nothing changed."""
+    format: str = "doltplane"
+    stale_skipped: int = 0
+    """Records older (``updated_at``) than the ledger's copy, left alone."""
+    kinds: dict[str, beads_store.KindCounts] = dataclasses.field(default_factory=dict)
+    """The counts per record kind."""
+    stale: tuple[beads_store.StaleRecord, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +117,11 @@ class FieldDifference:
     field: str
     in_file: Any
     in_ledger: Any
+    change: str = "changed"
+    """``changed`` (both have the key), ``dropped`` (only the file has it), ``added``
+    (only the ledger has it) or ``renamed`` (the ledger has the file's value under
+    ``renamed_to``)."""
+    renamed_to: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -413,6 +433,29 @@ def _same(field: str, a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
+def compare_fields(
+    in_file: Mapping[str, Any], in_ledger: Mapping[str, Any], same: Callable[[str, Any, Any], bool]
+) -> tuple[FieldDifference, ...]:
+    """The keys that differ: changed values, and keys dropped, added or renamed (a key
+    only the file has whose value the ledger holds under a key only it has)."""
+    changed = [
+        FieldDifference(k, in_file[k], in_ledger[k])
+        for k in sorted(in_file.keys() & in_ledger.keys())
+        if not same(k, in_file[k], in_ledger[k])
+    ]
+    added = sorted(in_ledger.keys() - in_file.keys())
+    moved = []
+    for key in sorted(in_file.keys() - in_ledger.keys()):
+        target = next((k for k in added if same(key, in_file[key], in_ledger[k])), None)
+        if target is None:
+            moved.append(FieldDifference(key, in_file[key], None, "dropped"))
+        else:
+            added.remove(target)
+            moved.append(FieldDifference(key, in_file[key], in_ledger[target], "renamed", target))
+    extra = [FieldDifference(k, None, in_ledger[k], "added") for k in added]
+    return tuple(sorted(changed + moved + extra, key=lambda d: d.field))
+
+
 def verify_file(ledger: LedgerReader, path: Path, progress: Progress | None = None) -> VerifyReport:
     report = progress or (lambda step, done, total: None)
     in_file = {(_kind(r), r.id): obj for obj, r in _parse(path, report)}
@@ -430,14 +473,123 @@ def verify_file(ledger: LedgerReader, path: Path, progress: Progress | None = No
             differences.append(RecordDifference(kind, id, "extra"))
         else:
             a, b = _comparable(in_file[key]), _comparable(in_ledger[key])
-            fields = tuple(
-                FieldDifference(f, a.get(f), b.get(f))
-                for f in sorted(set(a) | set(b))
-                if not _same(f, a.get(f), b.get(f))
-            )
+            fields = compare_fields(a, b, _same)
             if fields:
                 differences.append(RecordDifference(kind, id, "different", fields))
         if done % _BATCH == 0:
             report("compare", done, len(keys))
     report("compare", len(keys), len(keys))
+    return VerifyReport(str(path), len(in_file), len(in_ledger), tuple(differences))
+
+
+# --- format dispatch ----------------------------------------------------------------
+def detect_format(path: Path, format: str | None = None) -> str:
+    """``format`` when given; else ``beads`` for a folder or a file whose first record
+    has no ``kind``, ``doltplane`` otherwise."""
+    if format is not None:
+        if format not in FORMATS:
+            raise InvalidInput(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+        return format
+    return "beads" if beads_format.looks_like_beads(path) else "doltplane"
+
+
+def export_as(
+    ledger: Ledger, out: IO[str], *, format: str = "doltplane", progress: Progress | None = None
+) -> ExportResult:
+    report = progress or (lambda step, done, total: None)
+    if detect_format(Path("."), format) == "doltplane":
+        return export_records(ledger, out, progress=report)
+    with ledger._engine.read() as conn:
+        counts = beads_store.export_beads(conn, out, report)
+    return ExportResult(counts.get("issue", 0), 0, "beads", counts)
+
+
+def import_path(
+    ledger: Ledger,
+    path: Path,
+    *,
+    format: str | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Upsert a file (or a Beads backup folder) in one commit; see the module docstring."""
+    if detect_format(path, format) == "doltplane":
+        if path.is_dir():
+            raise InvalidDocument(f"{path} is a folder", hint="only Beads backups are folders")
+        return import_file(ledger, path, dry_run=dry_run, progress=progress)
+    report = progress or (lambda step, done, total: None)
+    records = beads_format.read_beads(path, report)
+    # every record is made into rows first: a malformed one is refused before any write
+    rows = {}
+    for record in records:
+        if record.kind == "issue":
+            rows[record.key] = beads_store.issue_rows(record, 0)
+        else:
+            beads_store.keyed_row(record)
+
+    def run(conn: sa.Connection) -> beads_store.BeadsPlan:
+        plan = beads_store.plan_import(conn, ledger, records, force=force, report=report, rows=rows)
+        if not dry_run:
+            beads_store.apply_plan(conn, plan, report)
+        return plan
+
+    def message(plan: beads_store.BeadsPlan) -> str | None:
+        if not plan.changes:
+            return None
+        return (
+            f"import {len(records)} Beads records from {path.name}: {len(plan.create)} new, "
+            f"{len(plan.update)} changed, {len(plan.unchanged)} unchanged, "
+            f"{len(plan.stale)} stale skipped"
+        )
+
+    if dry_run:
+        with ledger._engine.read() as conn:
+            plan = run(conn)
+        commit = None
+    else:
+        before = ledger._engine.resolve_revision("main")
+        plan = ledger._committed(run, message)
+        after = ledger._engine.resolve_revision("main")
+        commit = None if after == before else after
+    return ImportResult(
+        str(path),
+        len(records),
+        len(plan.create),
+        len(plan.update),
+        len(plan.unchanged),
+        dry_run,
+        commit,
+        "beads",
+        len(plan.stale),
+        plan.counts(),
+        tuple(plan.stale),
+    )
+
+
+def verify_path(
+    ledger: Ledger, path: Path, *, format: str | None = None, progress: Progress | None = None
+) -> VerifyReport:
+    """Compare the ledger with a file (or Beads backup folder) record by record."""
+    if detect_format(path, format) == "doltplane":
+        return verify_file(ledger, path, progress)
+    report = progress or (lambda step, done, total: None)
+    in_file = {(r.kind, r.key): r.data for r in beads_format.read_beads(path, report)}
+    with ledger._engine.read() as conn:
+        in_ledger = {(k, key): data for k, key, data in beads_store.ledger_records(conn)}
+
+    def same(field: str, a: Any, b: Any) -> bool:
+        return beads_format.same(a, b)
+
+    differences = []
+    for key in sorted(in_file.keys() | in_ledger.keys()):
+        kind, id = key
+        if key not in in_ledger:
+            differences.append(RecordDifference(kind, id, "missing"))
+        elif key not in in_file:
+            differences.append(RecordDifference(kind, id, "extra"))
+        elif not beads_format.same(in_file[key], in_ledger[key]):
+            fields = compare_fields(in_file[key], in_ledger[key], same)
+            differences.append(RecordDifference(kind, id, "different", fields))
+    report("compare", len(in_file), len(in_file))
     return VerifyReport(str(path), len(in_file), len(in_ledger), tuple(differences))

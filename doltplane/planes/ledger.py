@@ -305,23 +305,34 @@ class Ledger(LedgerReader, LedgerWriter):
 
     # --- JSONL migration ---------------------------------------------------------
     def export_jsonl(
-        self, out: IO[str], *, progress: jsonl.Progress | None = None
+        self, out: IO[str], *, format: str = "doltplane", progress: jsonl.Progress | None = None
     ) -> jsonl.ExportResult:
-        """Write every record as one JSON line (format: docs/ledger.md)."""
-        return jsonl.export_records(self, out, progress=progress)
+        """Write every record as one JSON line, in the ``doltplane`` or the ``beads``
+        format (docs/ledger.md)."""
+        return jsonl.export_as(self, out, format=format, progress=progress)
 
     def import_jsonl(
-        self, path: str | Path, *, dry_run: bool = False, progress: jsonl.Progress | None = None
+        self,
+        path: str | Path,
+        *,
+        format: str | None = None,
+        force: bool = False,
+        dry_run: bool = False,
+        progress: jsonl.Progress | None = None,
     ) -> jsonl.ImportResult:
-        """Upsert every line of a JSONL file in one commit (none when nothing changed).
-        A malformed line raises InvalidDocument with its line number; nothing is written."""
-        return jsonl.import_file(self, Path(path), dry_run=dry_run, progress=progress)
+        """Upsert every record of a JSONL file (or a Beads backup folder) in one commit
+        (none when nothing changed); the format is detected unless given. A Beads record
+        older than the ledger's copy is skipped unless ``force``. A malformed line raises
+        InvalidDocument naming ``file:line``; nothing is written."""
+        return jsonl.import_path(
+            self, Path(path), format=format, force=force, dry_run=dry_run, progress=progress
+        )
 
     def verify_jsonl(
-        self, path: str | Path, *, progress: jsonl.Progress | None = None
+        self, path: str | Path, *, format: str | None = None, progress: jsonl.Progress | None = None
     ) -> jsonl.VerifyReport:
-        """Compare the ledger with a JSONL file record by record."""
-        return jsonl.verify_file(self, Path(path), progress=progress)
+        """Compare the ledger with a JSONL file (or Beads backup folder) record by record."""
+        return jsonl.verify_path(self, Path(path), format=format, progress=progress)
 
     def write_records(self, records: Iterable[Issue | CvEntry], message: str) -> jsonl.UpsertCounts:
         """Upsert whole records as they are (one commit; none when nothing changed), each

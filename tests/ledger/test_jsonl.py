@@ -126,6 +126,19 @@ def test_verify_reports_missing_extra_and_different(dp: DataPlane, tmp_path: Pat
     ]
 
 
+def test_verify_names_renamed_and_dropped_keys(dp: DataPlane, tmp_path: Path) -> None:
+    """An exporter that renames or drops keys must not pass verify (it did before)."""
+    dp.ledger.import_jsonl(write_lines(tmp_path / "a.jsonl", BEADS_LIKE[:1]))
+    renamed = {k: v for k, v in BEADS_LIKE[0].items() if k not in ("labels", "estimated_minutes")}
+    renamed["estimate"] = 90
+    report = dp.ledger.verify_jsonl(write_lines(tmp_path / "b.jsonl", [renamed]))
+    [different] = report.differences
+    assert [(f.field, f.change, f.renamed_to) for f in different.fields] == [
+        ("estimate", "renamed", "estimated_minutes"),
+        ("labels", "added", None),
+    ]
+
+
 @pytest.mark.parametrize(
     "bad_line",
     [
