@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from doltplane.cli.common import echo_json, echo_table, emit, get_dp, json_option, to_jsonable
-from doltplane.errors import DoltplaneError, InvalidDocument, MergeConflict, VerifyMismatch
+from doltplane.errors import InvalidDocument, MergeConflict, VerifyMismatch
 
 ISSUE_COLUMNS = ["id", "status", "owner", "title", "created_at"]
 """What people see in issue tables (``--json`` and ``show`` have every field)."""
