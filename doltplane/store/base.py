@@ -237,6 +237,14 @@ class Engine(Protocol):
 
     def size_bytes(self) -> int: ...
 
+    def size_after_gc(self) -> int | None:
+        """The size the last ``gc`` by any process on this machine left (None: unknown)."""
+        ...
+
+    def remove_scratch_leftovers(self, *, dry_run: bool = False) -> list[str]:
+        """Delete doltplane's scratch branches whose owner process is gone; their names."""
+        ...
+
     def reset_connections(self) -> None:
         """Drop pooled connections, e.g. after a schema change that adds tables."""
         ...
