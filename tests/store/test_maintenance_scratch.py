@@ -73,12 +73,15 @@ def test_the_next_open_removes_a_dead_owners_scratch_branches(
 
 
 def squash_until_killed(data_dir: str, cutoff: dt.datetime, paused: Any) -> None:
-    def pause(self: DoltliteEngine, branch: str, expected: str, new: str) -> bool:
-        paused.set()  # the new history is built on the scratch branch: wait to be killed
-        time.sleep(600)
-        return False
+    raw = DoltliteEngine._raw
 
-    DoltliteEngine._move_branch = pause  # type: ignore[method-assign]
+    def pause(self: DoltliteEngine, target: str | None, read_only: bool) -> Any:
+        if str(target).startswith(SQUASH_PREFIX):
+            paused.set()  # the scratch branch exists, the rewrite is starting: be killed
+            time.sleep(600)
+        return raw(self, target, read_only)
+
+    DoltliteEngine._raw = pause  # type: ignore[method-assign]
     with connect(data_dir, checkpoint_every_writes=0, checkpoint_every_seconds=0) as dp:
         dp.engine("ops").squash_before(cutoff)
 
