@@ -224,7 +224,9 @@ class Operational(StateReader):
             due = (due_writes and self._writes_since_checkpoint >= due_writes) or (
                 due_seconds and time.monotonic() - self._last_checkpoint >= due_seconds
             )
-        if due:
+        # a squash replays every snapshot it keeps and starts over when one lands meanwhile:
+        # wait (writes go on; a later write snapshots them all) rather than race it
+        if due and not self._engine.squash_running():
             self.checkpoint()
 
     def checkpoint(self, message: str | None = None) -> str | None:

@@ -237,6 +237,10 @@ class Engine(Protocol):
 
     def size_bytes(self) -> int: ...
 
+    def squash_running(self) -> bool:
+        """Whether some process is squashing this database's history right now."""
+        ...
+
     def size_after_gc(self) -> int | None:
         """The size the last ``gc`` by any process on this machine left (None: unknown)."""
         ...

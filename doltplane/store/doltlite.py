@@ -58,6 +58,11 @@ from doltplane.store.loader import check_database_file, sqlite_module
 from doltplane.store.scratch import SQUASH_PREFIX, is_leftover, is_scratch, scratch_branch_name
 from doltplane.validation import check_branch_name, check_revision, utc
 
+try:
+    import fcntl
+except ImportError:  # not POSIX
+    fcntl = None  # type: ignore[assignment]
+
 T = TypeVar("T")
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -736,11 +741,47 @@ class DoltliteEngine:
     def size_bytes(self) -> int:
         return self.path.stat().st_size if self.path.exists() else 0
 
+    @contextmanager
+    def _squash_lock(self, mode: int) -> Iterator[bool]:
+        """A lock file beside the database, held while a squash runs (released if the
+        process dies); yields whether ``mode`` (non-blocking) was granted."""
+        if fcntl is None:  # no advisory locks here: squashes just retry more
+            yield True
+            return
+        try:
+            handle = open(self.path.with_name(f".{self.path.name}-squash.lock"), "a+b")  # noqa: SIM115
+        except OSError:  # a read-only folder: nobody can squash here anyway
+            yield True
+            return
+        with handle:
+            try:
+                fcntl.flock(handle.fileno(), mode | fcntl.LOCK_NB)
+            except OSError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def squash_running(self) -> bool:
+        if fcntl is None:
+            return False
+        with self._squash_lock(fcntl.LOCK_SH) as free:
+            return not free
+
     def squash_before(self, cutoff: dt.datetime, *, branch: str | None = None) -> SquashResult:
         """Fold old history; when commits land meanwhile (or another process's gc drops
         what this one read), start over: ``branch`` moves only from the tip that was
-        rewritten, so no commit is ever lost, and giving up changes nothing."""
-        branch = branch or MAIN
+        rewritten, so no commit is ever lost, and giving up changes nothing. While it
+        runs, ``squash_running()`` is true in every process, so that cadence snapshots
+        can wait instead of racing it (replaying a week of snapshots takes minutes)."""
+        with self._squash_lock(fcntl.LOCK_EX if fcntl else 0) as granted:
+            if not granted:
+                raise DatabaseBusy(f"squash of {branch or MAIN} (another squash is running)", 1)
+            return self._squash(cutoff, branch or MAIN)
+
+    def _squash(self, cutoff: dt.datetime, branch: str) -> SquashResult:
         failure: DoltplaneError | None = None
         for attempt in range(self._retries + 1):
             if attempt:
