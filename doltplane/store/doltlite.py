@@ -724,7 +724,8 @@ class DoltliteEngine:
         self._call("dolt_gc", [])
         size = self.size_bytes()
         record = {"size_after_gc": size, "at": dt.datetime.now(dt.UTC).isoformat()}
-        temporary = self._gc_record.with_name(f"{self._gc_record.name}.{os.getpid()}")
+        unique = f"{os.getpid()}-{threading.get_ident()}"
+        temporary = self._gc_record.with_name(f"{self._gc_record.name}.{unique}")
         try:
             temporary.write_text(json.dumps(record), encoding="utf-8")
             os.replace(temporary, self._gc_record)
@@ -826,7 +827,12 @@ class DoltliteEngine:
                     engine = self._writers.pop(name, None)
                 if engine is not None:
                     engine.dispose()
-                self._call("dolt_branch", ["-D", name])
+                try:
+                    self._call("dolt_branch", ["-D", name])
+                except DoltplaneError:
+                    if self.has_branch(name):
+                        raise
+                    # another process removed it first
         return sorted(names)
 
     def _rewrite(self, root: Commit, folded: list[Commit], kept: list[Commit], scratch: str) -> str:
