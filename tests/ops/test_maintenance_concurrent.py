@@ -204,3 +204,23 @@ def test_a_squash_with_commits_racing_it_loses_none(
         assert {f"old-{i}" for i in range(12)} <= ids
         assert len(messages) == len(before) + made - max(squashed - 1, 0)
         assert not [b.name for b in ops.branches() if b.name.startswith("doltplane-")]
+
+
+def test_cadence_snapshots_wait_while_a_squash_runs(data_dir: Path) -> None:
+    import fcntl
+
+    with connect(data_dir, checkpoint_every_writes=2, checkpoint_every_seconds=0) as dp:
+        engine = dp.engine("ops")
+        assert isinstance(engine, DoltliteEngine)
+        dp.ops.set_state("a", rig="r", agent="a", status="s", state={})
+        base = engine.commit_count()
+        with engine._squash_lock(fcntl.LOCK_EX) as held:  # as squash_before holds it
+            assert held and engine.squash_running()
+            for i in range(5):  # due twice over: the snapshots wait, the writes do not
+                dp.ops.set_state(f"w{i}", rig="r", agent="a", status="s", state={})
+            assert engine.commit_count() == base
+            assert dp.engine("ops").is_dirty()
+        assert not engine.squash_running()
+        dp.ops.set_state("last", rig="r", agent="a", status="s", state={})
+        assert engine.commit_count() == base + 1  # one snapshot holds every waiting write
+        assert not engine.is_dirty()
