@@ -43,9 +43,16 @@ class Settings:
     """Snapshot-commit the operational plane after this many writes (0: never)."""
     checkpoint_every_seconds: float = 60.0
     """...or when this many seconds passed since the last snapshot (0: never)."""
-    gc_every_writes: int = 2000
-    """Collect garbage after a snapshot once this many writes were made since the last
-    collection (0: only during cleanup); every write leaves tens of KB of garbage."""
+    gc_growth_mb: float = 64.0
+    """Collect garbage after a snapshot once the plane's file grew this many MB since the
+    last collection, whichever process wrote (0: only during cleanup); every write leaves
+    tens of KB of garbage."""
+    gc_growth_factor: float = 1.0
+    """...and by at least this multiple of its size after that collection, so that
+    collecting (which costs time in proportion to the live data) stays rare on big stores."""
+    gc_every_writes: int = 0
+    """Deprecated (counts only one process's writes; use gc_growth_mb): also collect after
+    a snapshot once this process made this many writes since its last collection (0: off)."""
     retention_days: float = 7.0
     """Operational rows and history older than this are cleaned up."""
     cleanup_interval_seconds: float = 3600.0

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import secrets
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,9 +26,10 @@ from doltplane.errors import DoltplaneError, InvalidBranchName, InvalidInput, No
 from doltplane.planes.ledger_records import KINDS, TABLES, CvEntry, Issue, Kind, LedgerReader
 from doltplane.planes.ledger_writes import LedgerWriter, whole_record
 from doltplane.store.base import MAIN, ConflictRow, Engine, MergeResult, MergeStatus, Resolution
+from doltplane.store.scratch import PREVIEW_PREFIX, scratch_branch_name
 from doltplane.validation import check_branch_name
 
-SCRATCH_PREFIX = "doltplane-tmp/"
+SCRATCH_PREFIX = PREVIEW_PREFIX
 """Short-lived branches doltplane makes itself (conflict previews); never an agent's."""
 
 _AUTHOR_UNSAFE = re.compile(r"[<>@,\"']")
@@ -189,7 +189,7 @@ class AgentSession(LedgerReader, LedgerWriter):
         """What ``merge()`` would meet, found on a scratch copy: nothing real changes."""
         if not self.exists():
             return []
-        scratch = f"{SCRATCH_PREFIX}{secrets.token_hex(6)}"
+        scratch = scratch_branch_name(SCRATCH_PREFIX)  # names its owner: see store.scratch
         self._engine.create_branch(scratch, self.branch)
         try:
             preview = self._engine.merge(MAIN, into=scratch, author=self._author)

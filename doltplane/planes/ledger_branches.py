@@ -78,14 +78,16 @@ def agent_branches(
 
 
 def prune(engine: Engine, *, dry_run: bool = False) -> PruneResult:
-    """Delete merged or empty agent branches; branches with unmerged work are kept."""
+    """Delete merged or empty agent branches; branches with unmerged work are kept.
+    Scratch branches a killed process left behind (conflict previews) go too."""
+    leftovers = engine.remove_scratch_leftovers(dry_run=dry_run)
     branches = agent_branches(engine, stale_after=0)
     doomed = [b.name for b in branches if b.prunable]
     kept = tuple(b.name for b in branches if not b.prunable)
     if not dry_run:
         for name in doomed:
             engine.delete_branch(name)  # not forced: Dolt refuses it if work is unmerged
-    return PruneResult(dry_run, tuple(doomed), kept)
+    return PruneResult(dry_run, (*doomed, *leftovers), kept)
 
 
 Narrow = Callable[[sa.Select[tuple[object, ...]]], sa.Select[tuple[object, ...]]]

@@ -224,32 +224,45 @@ class Operational(StateReader):
             due = (due_writes and self._writes_since_checkpoint >= due_writes) or (
                 due_seconds and time.monotonic() - self._last_checkpoint >= due_seconds
             )
-        if due:
+        # a squash replays every snapshot it keeps and starts over when one lands meanwhile:
+        # wait (writes go on; a later write snapshots them all) rather than race it
+        if due and not self._engine.squash_running():
             self.checkpoint()
 
     def checkpoint(self, message: str | None = None) -> str | None:
         """Snapshot-commit every change since the last snapshot; the commit, or None if none.
 
-        Every ``gc_every_writes`` writes it also collects garbage: each write
-        transaction leaves tens of KB of dead chunks behind until then.
+        It also collects garbage once the file grew by ``gc_growth_mb`` (and by
+        ``gc_growth_factor`` times its size) since the last collection by any
+        process: each write transaction leaves tens of KB of dead chunks behind.
         """
         with self._lock:
             pending = self._writes_since_checkpoint
             self._writes_since_checkpoint = 0
             self._last_checkpoint = time.monotonic()
             threshold = self.settings.gc_every_writes
-            collect = bool(threshold) and self._writes_since_gc >= threshold
-            if collect:
+            counted = bool(threshold) and self._writes_since_gc >= threshold
+            if counted:
                 self._writes_since_gc = 0
         text = message or f"ops snapshot ({pending} writes from this process)"
         commit = self._engine.commit(text)
-        if collect:
+        if counted or self._garbage_due():
             try:
                 self._engine.gc()
-            except DatabaseBusy:  # another writer is busy: collect after a later snapshot
-                with self._lock:
-                    self._writes_since_gc += threshold
+            except DatabaseBusy:  # another writer is busy: a later snapshot sees the growth
+                if counted:
+                    with self._lock:
+                        self._writes_since_gc += threshold
         return commit
+
+    def _garbage_due(self) -> bool:
+        """Whether the store grew enough since the last collection, by whichever process."""
+        growth_mb = self.settings.gc_growth_mb
+        if not growth_mb:
+            return False
+        base = self._engine.size_after_gc() or 0
+        growth = self._engine.size_bytes() - base
+        return growth >= max(growth_mb * 1_000_000, self.settings.gc_growth_factor * base)
 
     def as_of(self, when: dt.datetime | str) -> OpsView:
         """The plane at a past moment: a datetime, ISO timestamp, commit, ``HEAD~n`` or branch."""
@@ -294,6 +307,8 @@ class Operational(StateReader):
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
             raise InvalidInput(f"batch_size must be an integer >= 1, got {size!r}")
         report = progress or (lambda step, done, total: None)
+        if not dry_run:
+            self._engine.remove_scratch_leftovers()  # they pin history that squash frees
         cutoff = utc(now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
         engine = self._engine
         targets = [

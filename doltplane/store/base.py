@@ -278,6 +278,18 @@ class Engine(Protocol):
 
     def size_bytes(self) -> int: ...
 
+    def squash_running(self) -> bool:
+        """Whether some process is squashing this database's history right now."""
+        ...
+
+    def size_after_gc(self) -> int | None:
+        """The size the last ``gc`` by any process on this machine left (None: unknown)."""
+        ...
+
+    def remove_scratch_leftovers(self, *, dry_run: bool = False) -> list[str]:
+        """Delete doltplane's scratch branches whose owner process is gone; their names."""
+        ...
+
     def reset_connections(self) -> None:
         """Drop pooled connections, e.g. after a schema change that adds tables."""
         ...

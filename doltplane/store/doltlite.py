@@ -13,6 +13,7 @@ Facts this module is built on (see shared/DOLTLITE_NOTES.md):
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import random
 import re
@@ -24,7 +25,7 @@ import typing
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit
@@ -62,7 +63,13 @@ from doltplane.store.base import (
     SquashResult,
 )
 from doltplane.store.loader import check_database_file, sqlite_module
+from doltplane.store.scratch import SQUASH_PREFIX, is_leftover, is_scratch, scratch_branch_name
 from doltplane.validation import check_branch_name, check_revision, check_time, utc
+
+try:
+    import fcntl
+except ImportError:  # not POSIX
+    fcntl = None  # type: ignore[assignment]
 
 T = TypeVar("T")
 
@@ -161,6 +168,16 @@ def _is_busy(exc: BaseException) -> bool:
     return (code & 0xFF) in (5, 6) or "database is locked" in str(orig)
 
 
+def _is_readonly(exc: BaseException) -> bool:
+    """A write refused as read-only: a connection opened before another process's gc
+    rewrote the file can be left that way for good (until it is reopened)."""
+    orig = _driver_error(exc)
+    if orig is None:
+        return False
+    code = getattr(orig, "sqlite_errorcode", 0) or 0
+    return (code & 0xFF) == 8 or "readonly database" in str(orig)
+
+
 def translate(exc: BaseException, what: str) -> DoltplaneError:
     """A driver or SQLAlchemy error as the doltplane error a caller can act on."""
     orig = _driver_error(exc) or exc
@@ -215,6 +232,7 @@ class DoltliteEngine:
         self._readers: OrderedDict[str | None, sa.Engine] = OrderedDict()
         self._known_commits: set[str] = set()
         self._lines: OrderedDict[str, tuple[_LineEntry, ...]] = OrderedDict()
+        self._identity: tuple[int, int] | None = None
         check_database_file(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -226,6 +244,9 @@ class DoltliteEngine:
             raise translate(exc, str(self.path)) from None
         if not kind or kind[0] != "prolly":
             raise NotADoltDatabase(str(self.path), "it is a stock SQLite database")
+        self._identity = self._file_identity()
+        with suppress(DoltplaneError):  # best effort: busy now, the next open or cleanup retries
+            self.remove_scratch_leftovers()
 
     # --- connections -------------------------------------------------------
     def _uri(self, target: str | None, read_only: bool) -> str:
@@ -267,8 +288,29 @@ class DoltliteEngine:
         )
         return engine
 
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            info = self.path.stat()
+        except OSError:
+            return None
+        return info.st_dev, info.st_ino
+
+    def _follow_file(self) -> None:
+        """Drop every pooled connection when the file was replaced (``dolt_gc`` in any
+        process rewrites it): connections on the old file can read a stale graph and
+        refuse writes as read-only."""
+        identity = self._file_identity()
+        if identity is None or identity == self._identity:
+            return
+        with self._lock:
+            stale = identity != self._identity
+            self._identity = identity
+        if stale:
+            self.reset_connections()
+
     def _writer(self, branch: str | None) -> sa.Engine:
         key = branch or MAIN
+        self._follow_file()
         with self._lock:
             engine = self._writers.get(key)
             if engine is None:
@@ -278,6 +320,7 @@ class DoltliteEngine:
             return engine
 
     def _reader(self, target: str | None) -> sa.Engine:
+        self._follow_file()
         with self._lock:
             engine = self._readers.get(target)
             if engine is None:
@@ -295,9 +338,10 @@ class DoltliteEngine:
     def _run(
         self, fn: Callable[[sa.Connection], T], branch: str | None, *, begin: bool, what: str
     ) -> T:
-        """Run ``fn`` (in BEGIN IMMEDIATE when ``begin``), retrying the whole of it while busy."""
-        engine = self._writer(branch)
+        """Run ``fn`` (in BEGIN IMMEDIATE when ``begin``), retrying the whole of it while busy,
+        and on fresh connections after a write was refused as read-only."""
         for attempt in range(self._retries + 1):
+            engine = self._writer(branch)
             try:
                 with engine.connect() as conn:
                     raw = conn.connection.dbapi_connection
@@ -319,7 +363,12 @@ class DoltliteEngine:
             except Exception as exc:
                 if _driver_error(exc) is None and not isinstance(exc, sa.exc.SQLAlchemyError):
                     raise  # the caller's own error, not the database's
-                if not _is_busy(exc):
+                if _is_readonly(exc) and os.access(self.path, os.W_OK):
+                    # measured: such a refused transaction wrote nothing, so it is redone whole
+                    self.reset_connections()
+                    if attempt == self._retries:
+                        raise translate(exc, what) from None
+                elif not _is_busy(exc):
                     raise translate(exc, what) from None
                 if attempt < self._retries:
                     time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))
@@ -948,29 +997,129 @@ class DoltliteEngine:
             )
 
     # --- storage -----------------------------------------------------------
+    @property
+    def _gc_record(self) -> Path:
+        # machine-local bookkeeping beside the file, never in a versioned table
+        return self.path.with_name(f".{self.path.name}-gc.json")
+
     def gc(self) -> None:
         self._call("dolt_gc", [])
+        size = self.size_bytes()
+        record = {"size_after_gc": size, "at": dt.datetime.now(dt.UTC).isoformat()}
+        unique = f"{os.getpid()}-{threading.get_ident()}"
+        temporary = self._gc_record.with_name(f"{self._gc_record.name}.{unique}")
+        try:
+            temporary.write_text(json.dumps(record), encoding="utf-8")
+            os.replace(temporary, self._gc_record)
+        except OSError:  # a read-only folder: growth is then measured from zero
+            temporary.unlink(missing_ok=True)
+
+    def size_after_gc(self) -> int | None:
+        try:
+            value = json.loads(self._gc_record.read_text(encoding="utf-8"))["size_after_gc"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     def size_bytes(self) -> int:
         return self.path.stat().st_size if self.path.exists() else 0
 
+    @contextmanager
+    def _squash_lock(self, mode: int) -> Iterator[bool]:
+        """A lock file beside the database, held while a squash runs (released if the
+        process dies); yields whether ``mode`` (non-blocking) was granted."""
+        if fcntl is None:  # no advisory locks here: squashes just retry more
+            yield True
+            return
+        try:
+            handle = open(self.path.with_name(f".{self.path.name}-squash.lock"), "a+b")  # noqa: SIM115
+        except OSError:  # a read-only folder: nobody can squash here anyway
+            yield True
+            return
+        with handle:
+            try:
+                fcntl.flock(handle.fileno(), mode | fcntl.LOCK_NB)
+            except OSError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def squash_running(self) -> bool:
+        if fcntl is None:
+            return False
+        with self._squash_lock(fcntl.LOCK_SH) as free:
+            return not free
+
     def squash_before(self, cutoff: dt.datetime, *, branch: str | None = None) -> SquashResult:
-        branch = branch or MAIN
-        for _ in range(self._retries + 1):
+        """Fold old history; when commits land meanwhile (or another process's gc drops
+        what this one read), start over: ``branch`` moves only from the tip that was
+        rewritten, so no commit is ever lost, and giving up changes nothing. While it
+        runs, ``squash_running()`` is true in every process, so that cadence snapshots
+        can wait instead of racing it (replaying a week of snapshots takes minutes)."""
+        with self._squash_lock(fcntl.LOCK_EX if fcntl else 0) as granted:
+            if not granted:
+                raise DatabaseBusy(f"squash of {branch or MAIN} (another squash is running)", 1)
+            return self._squash(cutoff, branch or MAIN)
+
+    def _squash(self, cutoff: dt.datetime, branch: str) -> SquashResult:
+        failure: DoltplaneError | None = None
+        for attempt in range(self._retries + 1):
+            if attempt:
+                time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))
             history = self.log(branch)
             cut = next((i for i, c in enumerate(history) if c.date < utc(cutoff)), len(history))
             folded = history[cut:-1]  # the root commit stays as the parent of the squash
             if len(folded) < 2:
                 return SquashResult(len(history), len(history), 0)
-            new_tip = self._rewrite(history[-1], folded, history[:cut])
-            if self._move_branch(branch, history[0].hash, new_tip):
-                return SquashResult(len(history), len(history) - len(folded) + 1, len(folded))
+            # the scratch branch keeps the new commits reachable (from any process's gc)
+            # until the branch points at them
+            scratch = scratch_branch_name(SQUASH_PREFIX)
+            try:
+                new_tip = self._rewrite(history[-1], folded, history[:cut], scratch)
+                if self._move_branch(branch, history[0].hash, new_tip):
+                    return SquashResult(len(history), len(history) - len(folded) + 1, len(folded))
+                failure = None
+            except (EngineError, InvalidRevision, DatabaseBusy) as exc:
+                failure = exc  # raced a gc or a writer: read the history afresh
+                self.reset_connections()
+            finally:
+                self._drop_scratch(scratch)
+        if failure is not None:
+            raise failure
         raise DatabaseBusy(f"squash of {branch}", self._retries + 1)
 
-    def _rewrite(self, root: Commit, folded: list[Commit], kept: list[Commit]) -> str:
-        """Build the new history on a scratch branch: one squash commit, then ``kept`` replayed
-        with their original content, message, author and date."""
-        scratch = f"doltplane-squash-{uuid.uuid4().hex[:12]}"
+    def _drop_scratch(self, name: str) -> None:
+        with suppress(DoltplaneError):  # left behind: a leftover once this process is gone
+            if self.has_branch(name):
+                self._call("dolt_branch", ["-D", name])
+
+    def remove_scratch_leftovers(self, *, dry_run: bool = False) -> list[str]:
+        """Delete scratch branches (squash, merge preview) whose owner is gone; their names."""
+        names = [
+            str(name)
+            for (name,) in self._query("SELECT name FROM dolt_branches")
+            if is_scratch(str(name)) and is_leftover(str(name))
+        ]
+        if not dry_run:
+            for name in names:
+                with self._lock:
+                    engine = self._writers.pop(name, None)
+                if engine is not None:
+                    engine.dispose()
+                try:
+                    self._call("dolt_branch", ["-D", name])
+                except DoltplaneError:
+                    if self.has_branch(name):
+                        raise
+                    # another process removed it first
+        return sorted(names)
+
+    def _rewrite(self, root: Commit, folded: list[Commit], kept: list[Commit], scratch: str) -> str:
+        """Build the new history on the branch ``scratch``: one squash commit, then ``kept``
+        replayed with their original content, message, author and date."""
         newest_folded = folded[0]
         self._call("dolt_branch", [scratch, newest_folded.hash])
         try:
@@ -1009,8 +1158,6 @@ class DoltliteEngine:
             raise
         except Exception as exc:
             raise translate(exc, "squash history") from None
-        finally:
-            self._call("dolt_branch", ["-D", scratch])
 
     def _move_branch(self, branch: str, expected_tip: str, new_tip: str) -> bool:
         """Point ``branch`` at ``new_tip`` keeping its working set, if nobody committed since."""
