@@ -62,6 +62,9 @@ class Settings:
     """URL of the shared federation repository."""
     federation_pull_interval_seconds: float = 3600.0
     """Automatic pull interval for the long-running service (0: off)."""
+    query_timeout_seconds: float = 30.0
+    """A cross-plane query (``dp.query``, ``doltplane query``) still running after this
+    many seconds is stopped with QueryTimeout (0: no limit)."""
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):

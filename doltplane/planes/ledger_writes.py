@@ -29,7 +29,14 @@ from doltplane.planes.ledger_records import (
     now_utc,
 )
 from doltplane.store.base import Engine
-from doltplane.validation import check_id, json_object, utc
+from doltplane.validation import (
+    check_collection,
+    check_datetime,
+    check_id,
+    check_optional_id,
+    check_text,
+    json_object,
+)
 
 T = TypeVar("T")
 
@@ -54,9 +61,7 @@ def check_word(value: object, what: str) -> str:
 
 
 def check_title(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"title must be non-empty text, got {value!r}")
-    return value
+    return check_text(value, "title")
 
 
 def check_metadata(value: object) -> dict[str, Any]:
@@ -67,13 +72,10 @@ def check_metadata(value: object) -> dict[str, Any]:
 
 
 def check_time(value: object, what: str) -> dt.datetime:
-    if not isinstance(value, dt.datetime):
-        raise InvalidInput(f"{what} must be a datetime, got {value!r}")
-    return utc(value)
+    return check_datetime(value, what)
 
 
-def _optional_id(value: object, what: str) -> str | None:
-    return None if value is None else check_id(value, what)
+_optional_id = check_optional_id
 
 
 def summarize(ids: Sequence[str]) -> str:
@@ -217,7 +219,7 @@ class LedgerWriter:
     def create_issues(self, records: Iterable[Mapping[str, Any]]) -> list[Issue]:
         """Create many issues in one transaction and one commit: all of them or none."""
         batch = []
-        for record in records:
+        for record in check_collection(records, "records"):
             if not isinstance(record, Mapping) or "title" not in record:
                 raise InvalidInput(f"each issue must be a mapping with a title, got {record!r}")
             try:
@@ -271,7 +273,7 @@ class LedgerWriter:
     def update_issues(self, changes: Iterable[Mapping[str, Any]]) -> list[Issue]:
         """Apply many partial updates (``{"id": ..., field: value}``) in one commit."""
         wanted: dict[str, dict[str, Any]] = {}
-        for change in changes:
+        for change in check_collection(changes, "changes"):
             if not isinstance(change, Mapping) or "id" not in change:
                 raise InvalidInput(f"each update must be a mapping with an id, got {change!r}")
             key = check_id(change["id"])
@@ -359,7 +361,7 @@ class LedgerWriter:
     def add_cv_entries(self, records: Iterable[Mapping[str, Any]]) -> list[CvEntry]:
         """Add many CV entries in one transaction and one commit."""
         batch = []
-        for record in records:
+        for record in check_collection(records, "records"):
             if not isinstance(record, Mapping):
                 raise InvalidInput(f"each cv entry must be a mapping, got {record!r}")
             try:
