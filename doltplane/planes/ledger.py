@@ -365,4 +365,3 @@ class Ledger(LedgerReader, LedgerWriter):
             if not isinstance(record, Issue | CvEntry):
                 raise InvalidInput(f"records must be Issue or CvEntry, got {type(record).__name__}")
         return jsonl.upsert(self, batch, check_text(message, "message"))
-
