@@ -132,6 +132,19 @@ def test_query_still_reads_with_core_and_dolt_read_functions(dp: DataPlane, home
     assert sorted(home.rglob("*")) == []
 
 
+@pytest.mark.parametrize(
+    ("sql", "params"),
+    [("SELECT ?", ["\udcff"]), ("SELECT ?", [2**70]), ("SELECT ?", [object()]),
+     ("SELECT '\udcff'", None), ("SELECT :a", {"b": 1}), ("SELECT 1", 5)],
+)  # fmt: skip
+def test_query_bad_text_and_parameters_are_invalid_input(
+    dp: DataPlane, sql: str, params: object
+) -> None:
+    with pytest.raises(InvalidInput) as info:
+        dp.query(sql, params)
+    assert "\n" not in info.value.one_line()
+
+
 def test_allowed_functions_all_exist_in_the_engine(dp: DataPlane) -> None:
     # a name that is not a real function would hide a typo in the allow list
     engine = dp.engine("ledger")

@@ -370,6 +370,8 @@ class DoltliteEngine:
             raise InvalidInput(
                 "query or parameter is not valid Unicode (non-UTF-8 bytes?)"
             ) from None
+        except OverflowError as exc:  # an integer parameter wider than 64 bits
+            raise InvalidInput(f"query parameter out of range: {exc}") from None
         except self._sqlite.Error as exc:
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if "interrupted" in text:
