@@ -79,6 +79,18 @@ def check_id(value: object, what: str = "id") -> str:
     return value
 
 
+MAX_WORD_LENGTH = 64
+
+
+def check_word(value: object, what: str) -> str:
+    """A short label (a type, a status, an activity): an id of 1 to 64 characters."""
+    if not isinstance(value, str) or not value or len(value) > MAX_WORD_LENGTH:
+        raise InvalidInput(
+            f"{what} must be text of 1 to {MAX_WORD_LENGTH} characters, got {value!r}"
+        )
+    return check_id(value, what)
+
+
 def check_optional_id(value: object, what: str) -> str | None:
     """An id-like filter or field that may be absent (None)."""
     return None if value is None else check_id(value, what)

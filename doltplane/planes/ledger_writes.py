@@ -37,10 +37,10 @@ from doltplane.validation import (
     check_text,
     json_object,
 )
+from doltplane.validation import check_word as check_word  # re-exported: jsonl imports it here
 
 T = TypeVar("T")
 
-_MAX_WORD = 64
 _NAMES_IN_MESSAGE = 3
 
 
@@ -51,13 +51,6 @@ class Unset(enum.Enum):
 
 
 UNSET = Unset.UNSET
-
-
-def check_word(value: object, what: str) -> str:
-    """A short label (type, status, activity): 1-64 characters, no control characters."""
-    if not isinstance(value, str) or not value or len(value) > _MAX_WORD:
-        raise InvalidInput(f"{what} must be text of 1 to {_MAX_WORD} characters, got {value!r}")
-    return check_id(value, what)
 
 
 def check_title(value: object) -> str:

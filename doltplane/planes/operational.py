@@ -45,6 +45,7 @@ from doltplane.validation import (
     check_optional_int,
     check_record,
     check_text,
+    check_word,
     json_object,
     parse_when,
 )
@@ -52,7 +53,6 @@ from doltplane.validation import (
 Progress = Callable[[str, int, int], None]
 """``progress(step, done, total)``: called as long work advances."""
 
-_MAX_STATUS = 64
 _VERSIONS = sa.select(operational_state.c.id, operational_state.c.version).where(
     operational_state.c.id.in_(sa.bindparam("ids", expanding=True))
 )
@@ -96,9 +96,7 @@ class _StateWrite:
         state: object,
         expected_version: object = None,
     ) -> _StateWrite:
-        status_text = check_id(status, "status")
-        if len(status_text) > _MAX_STATUS:
-            raise InvalidInput(f"status is longer than {_MAX_STATUS} characters: {status!r}")
+        status_text = check_word(status, "status")
         return cls(
             id=check_id(id),
             rig=check_id(rig, "rig"),
