@@ -9,6 +9,7 @@ name itself.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import socket
@@ -71,6 +72,8 @@ class Settings:
             value = getattr(self, field.name)
             if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
                 raise ConfigError(f"setting {field.name} must not be negative, got {value}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"setting {field.name} must be a finite number, got {value}")
         if self.url is not None and "://" not in self.url:
             raise ConfigError(f"setting url must be a URL, got {self.url!r}")
 

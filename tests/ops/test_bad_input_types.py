@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from doltplane import DataPlane, InvalidInput, InvalidRevision, connect
-from doltplane.errors import InvalidId
+from doltplane import DataPlane, InvalidInput, InvalidRevision, Settings, connect
+from doltplane.errors import ConfigError, InvalidId
 from doltplane.validation import MAX_JSON_DEPTH
 
 Call = Callable[[DataPlane], object]
@@ -116,9 +117,11 @@ def test_non_utf8_id_is_an_invalid_id(dp: DataPlane) -> None:
         dp.ops.get("\udcff")
 
 
-def test_retention_from_settings_is_checked_too(data_dir: object) -> None:
-    with connect(data_dir, retention_days=math.nan, checkpoint_every_writes=0) as dp:  # type: ignore[arg-type]
-        dp.ops.set_state("a", rig="r", agent="a", status="s", state={})
-        with pytest.raises(InvalidInput, match="retention_days"):
-            dp.ops.cleanup()
-        assert [s.id for s in dp.ops.list()] == ["a"]
+def test_non_finite_settings_are_refused(data_dir: Path) -> None:
+    for name in ("retention_days", "query_timeout_seconds", "stale_after_seconds"):
+        for value in (math.nan, math.inf, "nan", "-inf", "1e999"):
+            with pytest.raises(ConfigError, match=f"setting {name} must"):
+                connect(data_dir, **{name: value})
+        with pytest.raises(ConfigError, match=f"setting {name} must be a finite number"):
+            Settings.load({"data_dir": data_dir}, env={f"DOLTPLANE_{name.upper()}": "nan"})
+    assert not data_dir.exists()
