@@ -41,6 +41,12 @@ _REVISION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*(?:[~^][0-9]*)*")
 _RESERVED = {"HEAD", "head", "WORKING", "STAGED", "-", "@"}
 
 
+def _shown(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut short: error messages stay one readable line whatever the input."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _has_control(text: str) -> bool:
     return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
 
@@ -58,9 +64,9 @@ def _is_unicode(text: str) -> bool:
 def check_text(value: object, what: str, *, max_length: int | None = None) -> str:
     """Free text (a title, a message): non-blank, valid Unicode, at most ``max_length``."""
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{what} must be non-empty text, got {value!r}")
+        raise InvalidInput(f"{what} must be non-empty text, got {_shown(value)}")
     if not _is_unicode(value):
-        raise InvalidInput(f"{what} {value!r} is not valid Unicode (non-UTF-8 bytes?)")
+        raise InvalidInput(f"{what} {_shown(value)} is not valid Unicode (non-UTF-8 bytes?)")
     if max_length is not None and len(value) > max_length:
         raise InvalidInput(f"{what} is {len(value)} characters long; the limit is {max_length}")
     return value
@@ -69,13 +75,13 @@ def check_text(value: object, what: str, *, max_length: int | None = None) -> st
 def check_id(value: object, what: str = "id") -> str:
     """A record id: non-empty text of at most 255 characters, no control characters."""
     if not isinstance(value, str) or not value:
-        raise InvalidId(f"{what} must be non-empty text, got {value!r}")
+        raise InvalidId(f"{what} must be non-empty text, got {_shown(value)}")
     if len(value) > MAX_ID_LENGTH:
         raise InvalidId(f"{what} is {len(value)} characters long; the limit is {MAX_ID_LENGTH}")
     if _has_control(value):
-        raise InvalidId(f"{what} {value!r} contains control characters")
+        raise InvalidId(f"{what} {_shown(value)} contains control characters")
     if not _is_unicode(value):
-        raise InvalidId(f"{what} {value!r} is not valid Unicode (non-UTF-8 bytes?)")
+        raise InvalidId(f"{what} {_shown(value)} is not valid Unicode (non-UTF-8 bytes?)")
     return value
 
 
@@ -86,7 +92,7 @@ def check_word(value: object, what: str) -> str:
     """A short label (a type, a status, an activity): an id of 1 to 64 characters."""
     if not isinstance(value, str) or not value or len(value) > MAX_WORD_LENGTH:
         raise InvalidInput(
-            f"{what} must be text of 1 to {MAX_WORD_LENGTH} characters, got {value!r}"
+            f"{what} must be text of 1 to {MAX_WORD_LENGTH} characters, got {_shown(value)}"
         )
     return check_id(value, what)
 
@@ -135,7 +141,7 @@ def check_int(
     low = -MAX_INTEGER if minimum is None else minimum
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= maximum:
         bounds = f">= {low}" if minimum is not None else "that fits 64 bits"
-        raise InvalidInput(f"{what} must be an integer {bounds}, got {value!r}")
+        raise InvalidInput(f"{what} must be an integer {bounds}, got {_shown(value)}")
     return value
 
 
@@ -159,7 +165,7 @@ def check_number(
         or not minimum <= value <= maximum
     ):
         raise InvalidInput(
-            f"{what} must be a finite number from {minimum:g} to {maximum:g}, got {value!r}"
+            f"{what} must be a finite number from {minimum:g} to {maximum:g}, got {_shown(value)}"
         )
     return float(value)
 
@@ -172,7 +178,7 @@ def check_days(value: object, what: str) -> float:
 def check_flag(value: object, what: str) -> bool:
     """A yes/no option: only ``True`` or ``False`` (a string such as "no" is truthy)."""
     if not isinstance(value, bool):
-        raise InvalidInput(f"{what} must be True or False, got {value!r}")
+        raise InvalidInput(f"{what} must be True or False, got {_shown(value)}")
     return value
 
 
@@ -186,10 +192,10 @@ def check_callable(value: object, what: str) -> Callable[..., Any] | None:
 def check_path(value: object, what: str = "path") -> Path:
     """A file system path given as text or ``os.PathLike``."""
     if not isinstance(value, str | os.PathLike) or not str(os.fspath(value)):
-        raise InvalidInput(f"{what} must be a file path, got {value!r}")
+        raise InvalidInput(f"{what} must be a file path, got {_shown(value)}")
     text = str(os.fspath(value))
     if "\x00" in text:
-        raise InvalidInput(f"{what} {text!r} contains a NUL character")
+        raise InvalidInput(f"{what} {_shown(text)} contains a NUL character")
     return Path(text)
 
 
@@ -197,14 +203,14 @@ def check_choice(value: object, choices: Iterable[str], what: str) -> str:
     """One of a fixed set of words."""
     options = list(choices)
     if not isinstance(value, str) or value not in options:
-        raise InvalidInput(f"{what} must be one of {', '.join(options)}; got {value!r}")
+        raise InvalidInput(f"{what} must be one of {', '.join(options)}; got {_shown(value)}")
     return value
 
 
 def check_datetime(value: object, what: str) -> dt.datetime:
     """A moment given as a datetime (naive = UTC), as an aware UTC datetime."""
     if not isinstance(value, dt.datetime):
-        raise InvalidInput(f"{what} must be a datetime, got {value!r}")
+        raise InvalidInput(f"{what} must be a datetime, got {_shown(value)}")
     return utc(value, what)
 
 
@@ -282,7 +288,9 @@ def _check_json_tree(root: Mapping[Any, Any], what: str) -> None:
         node, depth = pending.pop()
         if isinstance(node, str):
             if not _is_unicode(node):
-                raise InvalidDocument(f"{what} holds text that is not valid Unicode: {node!r}")
+                raise InvalidDocument(
+                    f"{what} holds text that is not valid Unicode: {_shown(node)}"
+                )
             continue
         if isinstance(node, Mapping):
             children: Iterable[object] = [*node.keys(), *node.values()]

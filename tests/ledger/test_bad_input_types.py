@@ -137,3 +137,12 @@ def test_time_outside_utc_range_is_an_invalid_revision(dp: DataPlane) -> None:
 def test_agent_name_in_bytes_is_an_invalid_branch_name(dp: DataPlane) -> None:
     with pytest.raises(InvalidBranchName):
         dp.agent(b"x")  # type: ignore[arg-type]
+
+
+def test_error_messages_stay_short_whatever_the_input(dp: DataPlane) -> None:
+    with pytest.raises(InvalidInput) as info:
+        dp.ledger.create_issue(["x" * 1000] * 1000)  # type: ignore[arg-type]
+    assert len(info.value.one_line()) < 200
+    with pytest.raises(InvalidInput) as info:
+        dp.ledger.create_issue("t" * 100_000 + "\udcff")
+    assert len(info.value.one_line()) < 200
