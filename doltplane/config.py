@@ -9,6 +9,7 @@ name itself.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import socket
@@ -69,12 +70,17 @@ class Settings:
     """URL of the shared federation repository."""
     federation_pull_interval_seconds: float = 3600.0
     """Automatic pull interval for the long-running service (0: off)."""
+    query_timeout_seconds: float = 30.0
+    """A cross-plane query (``dp.query``, ``doltplane query``) still running after this
+    many seconds is stopped with QueryTimeout (0: no limit)."""
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
                 raise ConfigError(f"setting {field.name} must not be negative, got {value}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"setting {field.name} must be a finite number, got {value}")
         if self.url is not None and "://" not in self.url:
             raise ConfigError(f"setting url must be a URL, got {self.url!r}")
 

@@ -9,7 +9,8 @@ The tree (the CLI exit code of each class in brackets)::
     │   ├── InvalidRevision                 unknown or malformed revision, timestamp outside history
     │   ├── InvalidBranchName               a branch name Dolt or git would refuse
     │   ├── UnsafePath                      a path that escapes its folder
-    │   └── CatalogInvalid                  federation files that fail validation
+    │   ├── CatalogInvalid                  federation files that fail validation
+    │   └── QueryTimeout                    a read-only query ran past query_timeout_seconds
     ├── NotFound (LookupError)         [4]  unknown id, name, branch or file
     ├── VersionConflict                [5]  optimistic concurrency: expected version is stale
     ├── MergeConflict                  [6]  an operation needs a clean merge and has conflicts
@@ -100,6 +101,18 @@ class CatalogInvalid(InvalidInput):
         first = self.problems[0] if self.problems else "catalog is invalid"
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
         super().__init__(f"{first}{more}")
+
+
+class QueryTimeout(InvalidInput):
+    """A cross-plane query was stopped at its time limit; it changed nothing."""
+
+    def __init__(self, limit: float, elapsed: float) -> None:
+        super().__init__(
+            f"query stopped after {elapsed:.1f} s: the limit is query_timeout_seconds = {limit:g}",
+            hint="narrow the query, or raise DOLTPLANE_QUERY_TIMEOUT_SECONDS",
+        )
+        self.limit = limit
+        self.elapsed = elapsed
 
 
 class NotFound(DoltplaneError, LookupError):

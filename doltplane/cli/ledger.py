@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from doltplane.cli.common import echo_json, echo_table, emit, get_dp, json_option, to_jsonable
-from doltplane.errors import InvalidDocument, MergeConflict, VerifyMismatch
+from doltplane.errors import InvalidDocument, MergeConflict, NotFound, VerifyMismatch
 
 ISSUE_COLUMNS = ["id", "status", "owner", "title", "created_at"]
 """What people see in issue tables (``--json`` and ``show`` have every field)."""
@@ -377,6 +377,9 @@ def export_command(format_: str, output: str | None) -> None:
     if output is None:
         dp.ledger.export_jsonl(sys.stdout, format=format_)
         return
+    folder = Path(output).parent
+    if not folder.is_dir():  # refused rather than created: a typo should not make folders
+        raise NotFound("folder", str(folder), hint="create it first, or give another -o path")
     with _progress(False) as progress, open(output, "w", encoding="utf-8") as handle:
         result = dp.ledger.export_jsonl(handle, format=format_, progress=progress)
     counts = result.records or {"issue": result.issues, "cv_entry": result.cv_entries}

@@ -5,7 +5,8 @@ operational plane attached as ``ops`` (``Engine.query``). Unqualified names
 resolve in order: the ledger's tables first, then ``operational_state`` and
 ``heartbeats`` from ``ops``. Writes are refused three times over: only
 SELECT/WITH statements are accepted here, and the engine denies every
-action but reading and opens both files read-only.
+action but reading (calling only functions known to read) and opens both
+files read-only. A query runs at most ``query_timeout_seconds``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from doltplane.errors import InvalidInput
+from doltplane.validation import check_text
 
 if TYPE_CHECKING:
     from doltplane.client import DataPlane
@@ -25,16 +27,15 @@ _READ_STATEMENT = re.compile(r"(?:SELECT|WITH|VALUES)\b", re.I)
 
 def check_read_only(sql: object) -> str:
     """The statement, if it is one read-only query; InvalidInput otherwise."""
-    if not isinstance(sql, str) or not sql.strip():
-        raise InvalidInput("query must be non-empty SQL text")
-    body = _LEADING_COMMENTS.sub("", sql)
+    statement = check_text(sql, "query")
+    body = _LEADING_COMMENTS.sub("", statement)
     if not _READ_STATEMENT.match(body):
         first = body.split(None, 1)[0] if body.split() else ""
         raise InvalidInput(
             f"only SELECT or WITH queries are allowed, not {first.upper()!r}",
             hint="cross-plane queries are read-only",
         )
-    return sql
+    return statement
 
 
 def run_query(dp: DataPlane, sql: str, params: Any = None) -> list[dict[str, Any]]:
@@ -45,4 +46,5 @@ def run_query(dp: DataPlane, sql: str, params: Any = None) -> list[dict[str, Any
     ):
         raise InvalidInput("params must be a sequence (for ?) or a mapping (for :name)")
     ledger, ops = dp.engine("ledger"), dp.engine("ops")  # both exist and are migrated
-    return ledger.query(statement, params, attach={"ops": ops})
+    timeout = dp.settings.query_timeout_seconds
+    return ledger.query(statement, params, attach={"ops": ops}, timeout=timeout)

@@ -34,7 +34,7 @@ def _base32(value: int, length: int) -> str:
 
 def new_id(prefix: str) -> str:
     """A fresh id such as ``gt-01jdq7k2m7x9mfa3c``."""
-    if not _PREFIX.fullmatch(prefix):
+    if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
         raise InvalidId(f"id prefix must be 1-16 lower-case letters or digits: {prefix!r}")
     millis = time.time_ns() // 1_000_000
     random = int.from_bytes(secrets.token_bytes(5), "big")

@@ -181,7 +181,7 @@ def line_to_record(obj: Any) -> Record:
     if not isinstance(obj, dict):
         raise ValueError(f"a line must be a JSON object, got {type(obj).__name__}")
     kind = obj.get(KIND_FIELD)
-    if kind not in FIELDS:
+    if not isinstance(kind, str) or kind not in FIELDS:
         raise ValueError(f"{KIND_FIELD} must be 'issue' or 'cv_entry', got {kind!r}")
     known = FIELDS[kind]
     values: dict[str, Any] = {}
@@ -217,12 +217,12 @@ def line_to_record(obj: Any) -> Record:
 
 def _check_record(record: Record) -> None:
     from doltplane.planes.ledger_writes import check_metadata, check_word
-    from doltplane.validation import check_id
+    from doltplane.validation import check_id, json_object
 
     try:
         check_id(record.id)
         check_metadata(record.metadata)
-        json.dumps(record.extra, allow_nan=False)
+        json_object(record.extra, "the fields doltplane has no column for")
         if isinstance(record, Issue):
             check_word(record.type, "type")
             check_word(record.status, "status")
@@ -274,6 +274,10 @@ def _parse(path: Path, progress: Progress | None) -> list[tuple[dict[str, Any], 
             record = line_to_record(obj)
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             raise InvalidDocument(f"{path}:{number}: {exc}", hint="nothing was imported") from None
+        except RecursionError:
+            raise InvalidDocument(
+                f"{path}:{number}: nested too deeply", hint="nothing was imported"
+            ) from None
         key = (_kind(record), record.id)
         if key in seen:
             raise InvalidDocument(

@@ -26,7 +26,7 @@ from typing import IO, Any
 import sqlalchemy as sa
 
 from doltplane.config import Settings
-from doltplane.errors import NotFound
+from doltplane.errors import InvalidInput, NotFound
 from doltplane.planes import jsonl
 from doltplane.planes.ledger_agents import (
     AgentSession,
@@ -47,13 +47,26 @@ from doltplane.planes.ledger_records import (
     LedgerChange,
     LedgerReader,
     RecordVersion,
+    check_kind,
     cv_entries,
     record_from_row,
 )
 from doltplane.planes.ledger_writes import LedgerWriter, check_record
 from doltplane.planes.ops_records import to_db_time
 from doltplane.store.base import MAIN, Commit, ConflictRow, Engine, MergeResult, Resolution
-from doltplane.validation import check_id, check_revision, parse_when
+from doltplane.validation import (
+    MAX_DAYS,
+    check_callable,
+    check_collection,
+    check_flag,
+    check_id,
+    check_limit,
+    check_number,
+    check_path,
+    check_revision,
+    check_text,
+    parse_when,
+)
 
 __all__ = [
     "AgentBranch",
@@ -140,17 +153,19 @@ class Ledger(LedgerReader, LedgerWriter):
         """Agent branches with how far they are ahead/behind main; ``stale`` when idle for
         ``stale_after`` (seconds or a timedelta; default ``branch_stale_days``)."""
         if stale_after is None:
-            seconds = self.settings.branch_stale_days * 86400
+            seconds: object = self.settings.branch_stale_days * 86400
         elif isinstance(stale_after, dt.timedelta):
             seconds = stale_after.total_seconds()
         else:
-            seconds = float(stale_after)
-        found = agent_branches(self._engine, stale_after=seconds)
+            seconds = stale_after
+        check_flag(stale_only, "stale_only")
+        limit = check_number(seconds, "stale_after (seconds)", maximum=MAX_DAYS * 86400)
+        found = agent_branches(self._engine, stale_after=limit)
         return [b for b in found if b.stale] if stale_only else found
 
     def prune(self, *, dry_run: bool = False) -> PruneResult:
         """Delete merged or empty agent branches; branches with unmerged work stay."""
-        return prune(self._engine, dry_run=dry_run)
+        return prune(self._engine, dry_run=check_flag(dry_run, "dry_run"))
 
     # --- reads that can include unmerged work -----------------------------------------
     def issues(
@@ -168,6 +183,7 @@ class Ledger(LedgerReader, LedgerWriter):
         """Issues on main matching the filters; with ``include_unmerged`` also every
         matching issue an agent branch added or changed, each with its ``branch``
         (with a ``limit``: the newest that many of them all)."""
+        check_flag(include_unmerged, "include_unmerged")
         found = LedgerReader.issues(
             self,
             status=status,
@@ -204,6 +220,7 @@ class Ledger(LedgerReader, LedgerWriter):
         include_unmerged: bool = False,
     ) -> list[CvEntry]:
         """CV entries on main; with ``include_unmerged`` also those on agent branches."""
+        check_flag(include_unmerged, "include_unmerged")
         found = LedgerReader.cv_entries(
             self,
             owner_email=owner_email,
@@ -259,7 +276,7 @@ class Ledger(LedgerReader, LedgerWriter):
         """Every committed version of one record on ``revision`` (default main), newest
         first; NotFound when no commit holds it."""
         check_id(id)
-        table = _table(kind)
+        table = TABLES[check_kind(kind)]
         if revision is not None:
             check_revision(revision)
         versions = self._engine.row_history(table.name, {"id": id}, revision=revision)
@@ -298,6 +315,7 @@ class Ledger(LedgerReader, LedgerWriter):
 
     def log(self, *, branch: str | None = None, limit: int | None = None) -> list[Commit]:
         """Commits on ``branch`` (default main), newest first."""
+        check_limit(limit)
         return self._engine.log(MAIN if branch is None else check_revision(branch), limit=limit)
 
     def commit_count(self, branch: str | None = None) -> int:
@@ -309,6 +327,9 @@ class Ledger(LedgerReader, LedgerWriter):
     ) -> jsonl.ExportResult:
         """Write every record as one JSON line, in the ``doltplane`` or the ``beads``
         format (docs/ledger.md)."""
+        if not callable(getattr(out, "write", None)):
+            raise InvalidInput(f"out must be a writable text stream, got {type(out).__name__}")
+        check_callable(progress, "progress")
         return jsonl.export_as(self, out, format=format, progress=progress)
 
     def import_jsonl(
@@ -324,20 +345,25 @@ class Ledger(LedgerReader, LedgerWriter):
         (none when nothing changed); the format is detected unless given. A Beads record
         older than the ledger's copy is skipped unless ``force``. A malformed line raises
         InvalidDocument naming ``file:line``; nothing is written."""
+        check_flag(force, "force")
+        check_flag(dry_run, "dry_run")
+        check_callable(progress, "progress")
         return jsonl.import_path(
-            self, Path(path), format=format, force=force, dry_run=dry_run, progress=progress
+            self, check_path(path), format=format, force=force, dry_run=dry_run, progress=progress
         )
 
     def verify_jsonl(
         self, path: str | Path, *, format: str | None = None, progress: jsonl.Progress | None = None
     ) -> jsonl.VerifyReport:
         """Compare the ledger with a JSONL file (or Beads backup folder) record by record."""
-        return jsonl.verify_path(self, Path(path), format=format, progress=progress)
+        check_callable(progress, "progress")
+        return jsonl.verify_path(self, check_path(path), format=format, progress=progress)
 
     def write_records(self, records: Iterable[Issue | CvEntry], message: str) -> jsonl.UpsertCounts:
         """Upsert whole records as they are (one commit; none when nothing changed), each
         checked like any write first: a bad one raises InvalidInput and nothing is written."""
-        return jsonl.upsert(self, [check_record(r) for r in records], message)
+        batch = check_collection(records, "records")
+        return jsonl.upsert(self, [check_record(r) for r in batch], check_text(message, "message"))
 
 
 def _table(kind: str) -> sa.Table:

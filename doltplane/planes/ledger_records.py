@@ -11,10 +11,18 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from doltplane.errors import InvalidInput, NotFound
+from doltplane.errors import NotFound
 from doltplane.planes.ops_records import from_db_time, to_db_time
 from doltplane.store.base import Engine
-from doltplane.validation import check_id, utc
+from doltplane.validation import (
+    check_choice,
+    check_id,
+    check_ids,
+    check_limit,
+    check_optional_datetime,
+    check_optional_id,
+    utc,
+)
 
 metadata = sa.MetaData()
 
@@ -231,17 +239,24 @@ def _month(conn: sa.Connection, column: sa.ColumnElement[Any]) -> sa.ColumnEleme
     return sa.func.strftime("%Y-%m", column)
 
 
-def _check_limit(limit: int | None) -> None:
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
-        raise InvalidInput(f"limit must be an integer >= 0, got {limit!r}")
+def check_kind(kind: object) -> Kind:
+    """``issue`` or ``cv_entry``."""
+    return "issue" if check_choice(kind, KINDS, "kind") == "issue" else "cv_entry"
+
+
+def check_filters(**filters: object) -> dict[str, str | None]:
+    """Equality filters on text columns (status, owner, ...): each None or an id-like word."""
+    return {name: check_optional_id(value, name) for name, value in filters.items()}
 
 
 def _time_range(
     query: sa.Select[Any],
     column: sa.ColumnElement[Any],
-    since: dt.datetime | None,
-    until: dt.datetime | None,
+    since: object,
+    until: object,
 ) -> sa.Select[Any]:
+    since = check_optional_datetime(since, "since")
+    until = check_optional_datetime(until, "until")
     if since is not None:
         query = query.where(column >= to_db_time(since))
     if until is not None:
@@ -277,7 +292,7 @@ class LedgerReader:
 
     def get_issues(self, ids: Iterable[str]) -> dict[str, Issue]:
         """Issues by id; ids that do not exist are absent from the result."""
-        wanted = [check_id(i) for i in ids]
+        wanted = check_ids(ids)
         found: dict[str, Issue] = {}
         if not wanted:
             return found
@@ -299,7 +314,7 @@ class LedgerReader:
         limit: int | None = None,
     ) -> list[Issue]:
         """Issues matching every filter given, newest first."""
-        _check_limit(limit)
+        check_limit(limit)
         query = self._issue_query(status, owner, type, created_by, created_since, created_until)
         if limit is not None:
             query = query.limit(limit)
@@ -316,19 +331,15 @@ class LedgerReader:
         created_until: dt.datetime | None,
     ) -> sa.Select[Any]:
         query = sa.select(issues).order_by(issues.c.created_at.desc(), issues.c.id)
-        for column, value in (
-            ("status", status),
-            ("owner", owner),
-            ("type", type),
-            ("created_by", created_by),
-        ):
+        filters = check_filters(status=status, owner=owner, type=type, created_by=created_by)
+        for column, value in filters.items():
             if value is not None:
                 query = query.where(issues.c[column] == value)
         return _time_range(query, issues.c.created_at, created_since, created_until)
 
     def count(self, kind: Kind = "issue") -> int:
         """How many records of ``kind`` there are."""
-        table = TABLES[kind]
+        table = TABLES[check_kind(kind)]
         with self._read() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
@@ -354,13 +365,12 @@ class LedgerReader:
         limit: int | None = None,
     ) -> list[CvEntry]:
         """CV entries matching every filter given (time range ``[since, until)``), newest first."""
-        _check_limit(limit)
+        check_limit(limit)
         query = sa.select(cv_entries).order_by(cv_entries.c.timestamp.desc(), cv_entries.c.id)
-        for column, value in (
-            ("owner_email", owner_email),
-            ("bead_id", bead_id),
-            ("activity_type", activity_type),
-        ):
+        filters = check_filters(
+            owner_email=owner_email, bead_id=bead_id, activity_type=activity_type
+        )
+        for column, value in filters.items():
             if value is not None:
                 query = query.where(cv_entries.c[column] == value)
         query = _time_range(query, cv_entries.c.timestamp, since, until)
@@ -401,7 +411,7 @@ class LedgerReader:
 
     def all_records(self, kind: Kind) -> Iterable[Record]:
         """Every record of ``kind`` in id order (for export and verify)."""
-        table = TABLES[kind]
+        table = TABLES[check_kind(kind)]
         with self._read() as conn:
             rows = conn.execute(sa.select(table).order_by(table.c.id)).mappings().all()
         return [record_from_row(kind, r) for r in rows]

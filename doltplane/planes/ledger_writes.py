@@ -33,11 +33,18 @@ from doltplane.planes.ledger_records import (
     split_metadata,
 )
 from doltplane.store.base import Engine
-from doltplane.validation import check_id, json_object, utc
+from doltplane.validation import (
+    check_collection,
+    check_datetime,
+    check_id,
+    check_optional_id,
+    check_text,
+    json_object,
+)
+from doltplane.validation import check_word as check_word  # re-exported: jsonl imports it here
 
 T = TypeVar("T")
 
-_MAX_WORD = 64
 _NAMES_IN_MESSAGE = 3
 
 
@@ -50,17 +57,8 @@ class Unset(enum.Enum):
 UNSET = Unset.UNSET
 
 
-def check_word(value: object, what: str) -> str:
-    """A short label (type, status, activity): 1-64 characters, no control characters."""
-    if not isinstance(value, str) or not value or len(value) > _MAX_WORD:
-        raise InvalidInput(f"{what} must be text of 1 to {_MAX_WORD} characters, got {value!r}")
-    return check_id(value, what)
-
-
 def check_title(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"title must be non-empty text, got {value!r}")
-    return value
+    return check_text(value, "title")
 
 
 def check_metadata(value: object) -> dict[str, Any]:
@@ -71,16 +69,10 @@ def check_metadata(value: object) -> dict[str, Any]:
 
 
 def check_time(value: object, what: str) -> dt.datetime:
-    if not isinstance(value, dt.datetime):
-        raise InvalidInput(f"{what} must be a datetime, got {value!r}")
-    try:
-        return utc(value)
-    except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is past year 9999 in UTC
-        raise InvalidInput(f"{what} is outside the years 1 to 9999 in UTC: {value!r}") from None
+    return check_datetime(value, what)
 
 
-def _optional_id(value: object, what: str) -> str | None:
-    return None if value is None else check_id(value, what)
+_optional_id = check_optional_id
 
 
 def _optional_time(value: object, what: str) -> dt.datetime | None:
@@ -355,7 +347,7 @@ class LedgerWriter:
     def create_issues(self, records: Iterable[Mapping[str, Any]]) -> list[Issue]:
         """Create many issues in one transaction and one commit: all of them or none."""
         batch = []
-        for record in records:
+        for record in check_collection(records, "records"):
             if not isinstance(record, Mapping) or "title" not in record:
                 raise InvalidInput(f"each issue must be a mapping with a title, got {record!r}")
             try:
@@ -409,7 +401,7 @@ class LedgerWriter:
     def update_issues(self, changes: Iterable[Mapping[str, Any]]) -> list[Issue]:
         """Apply many partial updates (``{"id": ..., field: value}``) in one commit."""
         wanted: dict[str, dict[str, Any]] = {}
-        for change in changes:
+        for change in check_collection(changes, "changes"):
             if not isinstance(change, Mapping) or "id" not in change:
                 raise InvalidInput(f"each update must be a mapping with an id, got {change!r}")
             key = check_id(change["id"])
@@ -498,7 +490,7 @@ class LedgerWriter:
     def add_cv_entries(self, records: Iterable[Mapping[str, Any]]) -> list[CvEntry]:
         """Add many CV entries in one transaction and one commit."""
         batch = []
-        for record in records:
+        for record in check_collection(records, "records"):
             if not isinstance(record, Mapping):
                 raise InvalidInput(f"each cv entry must be a mapping, got {record!r}")
             try:

@@ -34,12 +34,25 @@ from doltplane.planes.ops_records import (
     to_db_time,
 )
 from doltplane.store.base import Engine
-from doltplane.validation import check_id, json_object, parse_when, utc
+from doltplane.validation import (
+    check_callable,
+    check_collection,
+    check_days,
+    check_flag,
+    check_id,
+    check_int,
+    check_optional_datetime,
+    check_optional_int,
+    check_record,
+    check_text,
+    check_word,
+    json_object,
+    parse_when,
+)
 
 Progress = Callable[[str, int, int], None]
 """``progress(step, done, total)``: called as long work advances."""
 
-_MAX_STATUS = 64
 _VERSIONS = sa.select(operational_state.c.id, operational_state.c.version).where(
     operational_state.c.id.in_(sa.bindparam("ids", expanding=True))
 )
@@ -83,22 +96,14 @@ class _StateWrite:
         state: object,
         expected_version: object = None,
     ) -> _StateWrite:
-        status_text = check_id(status, "status")
-        if len(status_text) > _MAX_STATUS:
-            raise InvalidInput(f"status is longer than {_MAX_STATUS} characters: {status!r}")
-        if expected_version is not None and (
-            not isinstance(expected_version, int)
-            or isinstance(expected_version, bool)
-            or expected_version < 0
-        ):
-            raise InvalidInput(f"expected_version must be an integer >= 0: {expected_version!r}")
+        status_text = check_word(status, "status")
         return cls(
             id=check_id(id),
             rig=check_id(rig, "rig"),
             agent=check_id(agent, "agent"),
             status=status_text,
             state=json_object(state),
-            expected_version=expected_version,
+            expected_version=check_optional_int(expected_version, "expected_version"),
         )
 
 
@@ -141,17 +146,12 @@ class Operational(StateReader):
     def set_many(self, records: Iterable[Mapping[str, Any]]) -> list[AgentState]:
         """Write many records in one transaction: all of them, or (on any conflict) none."""
         writes = []
-        for record in records:
-            if not isinstance(record, Mapping):
-                raise InvalidInput(f"each record must be a mapping, got {type(record).__name__}")
-            known = {"id", "rig", "agent", "status", "state", "expected_version"}
-            unknown = set(record) - known
-            if unknown:
-                raise InvalidInput(f"unknown field(s) in record: {', '.join(sorted(unknown))}")
-            missing = known - {"expected_version"} - set(record)
-            if missing:
-                raise InvalidInput(f"record is missing: {', '.join(sorted(missing))}")
-            writes.append(_StateWrite.checked(**record))
+        required = ("id", "rig", "agent", "status", "state")
+        for record in check_collection(records, "records"):
+            fields = check_record(
+                record, "record", allowed=(*required, "expected_version"), required=required
+            )
+            writes.append(_StateWrite.checked(**fields))
         ids = [w.id for w in writes]
         if len(set(ids)) != len(ids):
             raise InvalidInput("the same id appears twice in one batch")
@@ -200,8 +200,7 @@ class Operational(StateReader):
         """Record that ``agent`` is alive, with an optional status document and cycle number."""
         check_id(agent, "agent")
         document = json_object(status if status is not None else {}, "heartbeat status")
-        if cycle is not None and (not isinstance(cycle, int) or isinstance(cycle, bool)):
-            raise InvalidInput(f"cycle must be an integer: {cycle!r}")
+        check_optional_int(cycle, "cycle", minimum=None)
         beat = Heartbeat(agent, dt.datetime.now(dt.UTC), document, cycle)
         row = {
             "id": uuid.uuid4().hex,
@@ -236,6 +235,8 @@ class Operational(StateReader):
         ``gc_growth_factor`` times its size) since the last collection by any
         process: each write transaction leaves tens of KB of dead chunks behind.
         """
+        if message is not None:
+            check_text(message, "message")
         with self._lock:
             pending = self._writes_since_checkpoint
             self._writes_since_checkpoint = 0
@@ -300,16 +301,26 @@ class Operational(StateReader):
         progress: Progress | None = None,
     ) -> CleanupResult:
         """Delete rows older than the window in batches, then squash older history and gc."""
-        days = self.settings.retention_days if retention_days is None else retention_days
-        size = self.settings.cleanup_batch_size if batch_size is None else batch_size
-        if not isinstance(days, int | float) or isinstance(days, bool) or days < 0:
-            raise InvalidInput(f"retention_days must be a number >= 0, got {days!r}")
-        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-            raise InvalidInput(f"batch_size must be an integer >= 1, got {size!r}")
-        report = progress or (lambda step, done, total: None)
+        days = check_days(
+            self.settings.retention_days if retention_days is None else retention_days,
+            "retention_days",
+        )
+        size = check_int(
+            self.settings.cleanup_batch_size if batch_size is None else batch_size,
+            "batch_size",
+            minimum=1,
+        )
+        check_flag(dry_run, "dry_run")
+        report = check_callable(progress, "progress") or (lambda step, done, total: None)
+        moment = check_optional_datetime(now, "now") or dt.datetime.now(dt.UTC)
+        try:
+            cutoff = moment - dt.timedelta(days=days)
+        except OverflowError:
+            raise InvalidInput(
+                f"retention_days {days:g} reaches back before the year 1 from {moment:%Y-%m-%d}"
+            ) from None
         if not dry_run:
             self._engine.remove_scratch_leftovers()  # they pin history that squash frees
-        cutoff = utc(now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
         engine = self._engine
         targets = [
             (operational_state, operational_state.c.updated_at),

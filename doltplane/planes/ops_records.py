@@ -12,9 +12,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from doltplane.errors import InvalidInput, NotFound
+from doltplane.errors import NotFound
 from doltplane.store.base import Engine
-from doltplane.validation import check_id, utc
+from doltplane.validation import (
+    check_id,
+    check_ids,
+    check_limit,
+    check_number,
+    check_optional_datetime,
+    check_optional_id,
+    utc,
+)
 
 metadata = sa.MetaData()
 
@@ -150,7 +158,7 @@ class StateReader:
 
     def get_many(self, ids: Iterable[str]) -> dict[str, AgentState]:
         """Records by id in one query; ids that do not exist are absent from the result."""
-        wanted = [check_id(i) for i in ids]
+        wanted = check_ids(ids)
         if not wanted:
             return {}
         with self._read() as conn:
@@ -167,9 +175,16 @@ class StateReader:
         limit: int | None = None,
     ) -> list[AgentState]:
         """Records matching every filter given, most recently updated first."""
+        filters = {
+            "rig": check_optional_id(rig, "rig"),
+            "agent": check_optional_id(agent, "agent"),
+            "status": check_optional_id(status, "status"),
+        }
+        updated_since = check_optional_datetime(updated_since, "updated_since")
+        check_limit(limit)
         table = operational_state
         query = sa.select(table).order_by(table.c.updated_at.desc(), table.c.id)
-        for column, value in (("rig", rig), ("agent", agent), ("status", status)):
+        for column, value in filters.items():
             if value is not None:
                 query = query.where(table.c[column] == value)
         if updated_since is not None:
@@ -182,6 +197,7 @@ class StateReader:
     def heartbeats(self, agent: str, *, limit: int = 100) -> builtins.list[Heartbeat]:
         """An agent's heartbeats, newest first."""
         check_id(agent, "agent")
+        check_limit(limit)
         query = (
             sa.select(heartbeats)
             .where(heartbeats.c.agent == agent)
@@ -195,10 +211,10 @@ class StateReader:
         self, *, stale_after: float | None = None, now: dt.datetime | None = None
     ) -> builtins.list[AgentHealth]:
         """The last heartbeat of every agent, flagged stale when older than ``stale_after`` s."""
-        threshold = self.stale_after if stale_after is None else stale_after
-        if threshold < 0:
-            raise InvalidInput(f"stale_after must not be negative: {threshold}")
-        now = utc(now or dt.datetime.now(dt.UTC))
+        threshold = check_number(
+            self.stale_after if stale_after is None else stale_after, "stale_after"
+        )
+        now = check_optional_datetime(now, "now") or dt.datetime.now(dt.UTC)
         latest = (
             sa.select(heartbeats.c.agent, sa.func.max(heartbeats.c.timestamp).label("last"))
             .group_by(heartbeats.c.agent)

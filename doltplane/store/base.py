@@ -171,10 +171,17 @@ class Engine(Protocol):
         ...
 
     def query(
-        self, sql: str, params: Any = None, *, attach: Mapping[str, Engine] | None = None
+        self,
+        sql: str,
+        params: Any = None,
+        *,
+        attach: Mapping[str, Engine] | None = None,
+        timeout: float | None = None,
     ) -> list[dict[str, Any]]:
         """Rows of one read-only statement on the live main state, with other planes'
-        databases visible under the given names; anything but reading is refused."""
+        databases visible under the given names; anything but reading is refused. A
+        statement still running after ``timeout`` seconds (None or 0: no limit) is
+        stopped with QueryTimeout; Ctrl-C stops it with KeyboardInterrupt."""
         ...
 
     def schema_engine(self) -> sa.Engine:

@@ -42,6 +42,7 @@ from doltplane.errors import (
     MergeConflict,
     NotADoltDatabase,
     NotFound,
+    QueryTimeout,
     RemoteError,
     RemoteRejected,
     RemoteUnreachable,
@@ -192,19 +193,56 @@ def translate(exc: BaseException, what: str) -> DoltplaneError:
     return EngineError(f"{what}: {text}")
 
 
-# sqlite3 authorizer action codes that only read (and functions, but not loading extensions)
+# sqlite3 authorizer action codes a read-only query needs: a function call is allowed only
+# when the function is known to read (SQLITE_FUNCTION names it in the third argument)
 _SQLITE_READ, _SQLITE_SELECT, _SQLITE_FUNCTION, _SQLITE_RECURSIVE = 20, 21, 31, 33
+
+_READ_ONLY_FUNCTION_NAMES = """
+    abs changes char coalesce concat concat_ws format glob hex if ifnull iif instr
+    last_insert_rowid length like likelihood likely lower ltrim max min nullif octet_length
+    printf quote random randomblob replace round rtrim sign sqlite_source_id
+    sqlite_version substr substring subtype total_changes trim typeof unhex unicode unistr
+    unistr_quote unlikely upper zeroblob
+    acos acosh asin asinh atan atan2 atanh ceil ceiling cos cosh degrees exp floor ln log
+    log10 log2 mod pi pow power radians sin sinh sqrt tan tanh trunc
+    date time datetime julianday strftime unixepoch timediff current_date current_time
+    current_timestamp
+    avg count group_concat string_agg sum total median percentile percentile_cont
+    percentile_disc
+    row_number rank dense_rank percent_rank cume_dist ntile lag lead first_value last_value
+    nth_value
+    json jsonb json_array jsonb_array json_array_length json_error_position json_extract
+    jsonb_extract json_insert jsonb_insert json_array_insert jsonb_array_insert json_object
+    jsonb_object json_patch jsonb_patch json_pretty json_quote json_remove jsonb_remove
+    json_replace jsonb_replace json_set jsonb_set json_type json_valid json_group_array
+    jsonb_group_array json_group_object jsonb_group_object -> ->>
+    active_branch dolt_hashof dolt_hashof_table dolt_hashof_index dolt_hashof_db
+    dolt_hashof_catalog dolt_merge_base dolt_version doltlite_engine
+"""
+READ_ONLY_FUNCTIONS = frozenset(_READ_ONLY_FUNCTION_NAMES.split())
+"""Functions a cross-plane query may call: SQLite's core scalar, math, date, aggregate,
+window and JSON functions, and Dolt functions that only read. Everything else is refused,
+including functions added by a later doltlite: some have side effects outside the
+database (``dolt_creds_new()`` writes a key file under ~/.doltlite), which a read-only
+connection does not prevent."""
 
 
 def _read_only_authorizer(
     action: int, arg1: str | None, arg2: str | None, db: str | None, src: str | None
 ) -> int:
+    # Reading any table is allowed, virtual tables too (dolt_log, dolt_diff_<t>,
+    # dolt_history_<t>, dolt_at_<t>(...) show up here as reads); statements a virtual
+    # table runs itself (dolt_test_run) pass through this authorizer as well.
     sqlite3 = sqlite_module()
     if action in (_SQLITE_READ, _SQLITE_SELECT, _SQLITE_RECURSIVE):
         return int(sqlite3.SQLITE_OK)
-    if action == _SQLITE_FUNCTION and (arg2 or "").lower() != "load_extension":
+    if action == _SQLITE_FUNCTION and (arg2 or "").lower() in READ_ONLY_FUNCTIONS:
         return int(sqlite3.SQLITE_OK)
     return int(sqlite3.SQLITE_DENY)
+
+
+_PROGRESS_EVERY = 10_000
+"""SQLite VM instructions between two checks of the query deadline (well under 1 ms)."""
 
 
 class _Conflicted(Exception):
@@ -415,7 +453,12 @@ class DoltliteEngine:
             raise translate(exc, f"read at {revision or 'working state'}") from None
 
     def query(
-        self, sql: str, params: Any = None, *, attach: Mapping[str, Engine] | None = None
+        self,
+        sql: str,
+        params: Any = None,
+        *,
+        attach: Mapping[str, Engine] | None = None,
+        timeout: float | None = None,
     ) -> list[dict[str, Any]]:
         others: dict[str, DoltliteEngine] = {}
         for alias, other in (attach or {}).items():
@@ -427,15 +470,39 @@ class DoltliteEngine:
             _ident(alias)
             others[alias] = other
         conn = self._open(None, read_only=True)
+        started = time.monotonic()
+        deadline = None if not timeout else started + timeout
+        stopped_by_deadline = False
+
+        def check_deadline() -> int:
+            # Any exception here (KeyboardInterrupt from Ctrl-C) aborts the statement too;
+            # sqlite3 swallows it and raises "interrupted", so it is re-raised below.
+            nonlocal stopped_by_deadline
+            if deadline is not None and time.monotonic() >= deadline:
+                stopped_by_deadline = True
+                return 1
+            return 0
+
         try:
             for alias, other in others.items():
                 conn.execute(f"ATTACH DATABASE ? AS {alias}", (other._uri(None, True),))
             conn.set_authorizer(_read_only_authorizer)
+            conn.set_progress_handler(check_deadline, _PROGRESS_EVERY)
             cursor = conn.execute(sql, params if params is not None else ())
             columns = [d[0] for d in cursor.description or ()]
             return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        except UnicodeEncodeError:
+            raise InvalidInput(
+                "query or parameter is not valid Unicode (non-UTF-8 bytes?)"
+            ) from None
+        except OverflowError as exc:  # an integer parameter wider than 64 bits
+            raise InvalidInput(f"query parameter out of range: {exc}") from None
         except self._sqlite.Error as exc:
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if "interrupted" in text:
+                if not stopped_by_deadline:
+                    raise KeyboardInterrupt from None
+                raise QueryTimeout(timeout or 0, time.monotonic() - started) from None
             if "not authorized" in text or "readonly" in text or "one statement" in text:
                 raise InvalidInput(f"query refused: {text}", hint="queries are read-only") from None
             if isinstance(exc, self._sqlite.OperationalError | self._sqlite.ProgrammingError):
