@@ -316,16 +316,16 @@ def utc(moment: dt.datetime, what: str = "time") -> dt.datetime:
         ) from None
 
 
+_OUT_OF_RANGE = "outside the supported range: the years 1 to 9999 in UTC"
+
+
 def parse_time(text: str) -> dt.datetime:
     """ISO-8601 text (``Z`` allowed) as an aware UTC datetime; InvalidRevision otherwise."""
     try:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidRevision(text, "not a valid ISO-8601 timestamp") from None
-    try:
-        return utc(moment)
-    except InvalidInput:
-        raise InvalidRevision(text, "outside the years 1 to 9999 in UTC") from None
+    return check_time(moment)
 
 
 def check_time(moment: object) -> dt.datetime:
@@ -336,9 +336,7 @@ def check_time(moment: object) -> dt.datetime:
     try:
         return utc(moment)
     except InvalidInput:
-        raise InvalidRevision(
-            moment.isoformat(), "outside the supported range (years 1 to 9999 in UTC)"
-        ) from None
+        raise InvalidRevision(moment.isoformat(), _OUT_OF_RANGE) from None
 
 
 def parse_when(when: object) -> dt.datetime | str:

@@ -108,7 +108,7 @@ def test_wrong_types_are_invalid_input_and_write_nothing(
 
 
 def test_as_of_overflow_is_an_invalid_revision(dp: DataPlane) -> None:
-    with pytest.raises(InvalidRevision, match="outside the years 1 to 9999"):
+    with pytest.raises(InvalidRevision, match="the years 1 to 9999 in UTC"):
         dp.ops.as_of("9999-12-31T23:59:59-14:00")
 
 
