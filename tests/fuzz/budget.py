@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 
 CI_EXAMPLES = 6
-FULL_EXAMPLES = 800
+FULL_EXAMPLES = 420
 full_run = False  # set by conftest.py when the run selects ``-m fuzz``
 
 INPUTS: collections.Counter[str] = collections.Counter()
