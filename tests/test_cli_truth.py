@@ -79,6 +79,24 @@ def test_init_creates_then_every_command_works(tmp_path: Path) -> None:
         assert "data directory" not in result.stderr
 
 
+def test_errors_after_a_progress_bar_are_still_one_line(tmp_path: Path) -> None:
+    data_dir, bad = tmp_path / "dp", tmp_path / "bad.jsonl"
+    bad.write_text('{"kind": "issue", "id": "gt-1"}\n', encoding="utf-8")
+    assert invoke(cli, data_dir, "init").exit_code == 0
+    for args in (["import", str(bad)], ["verify", "--compare", str(bad)]):
+        result = invoke(cli, data_dir, *args)
+        assert result.exit_code == 3
+        assert "bad.jsonl:1" in one_error_line(result)  # no blank line left by the bar
+
+
+def test_an_integer_beyond_64_bits_is_refused(tmp_path: Path) -> None:
+    data_dir = tmp_path / "dp"
+    assert invoke(cli, data_dir, "init").exit_code == 0
+    result = invoke(cli, data_dir, "ops", "heartbeat", "toast", "--cycle", str(2**63))
+    assert result.exit_code == 3
+    assert "out of the database's range" in one_error_line(result)
+
+
 def test_creating_commands_are_real_commands() -> None:
     paths = set(command_paths(cli))
     assert {"doltplane " + " ".join(p) for p in CREATING_COMMANDS} <= paths
