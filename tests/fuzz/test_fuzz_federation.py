@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from doltplane.config import ENVIRONMENT_VARIABLES, Settings
@@ -175,6 +175,7 @@ def test_toml_files(
 
 
 @fuzz_settings()
+@example(kind="role", name="\x00", version=None)  # was a ValueError from subprocess
 @given(
     kind=st.sampled_from(["role", "formula", "template"]) | s.texts,
     name=st.sampled_from(["polecat", "mol-witness-patrol", "agent-prompts/polecat.md.tmpl"])
