@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from doltplane.config import Settings
+from doltplane.errors import NotFound
 
 if TYPE_CHECKING:
     from doltplane.admin import PlaneStatus
@@ -18,16 +19,45 @@ if TYPE_CHECKING:
     from doltplane.store.base import Engine
 
 
-def connect(path_or_url: str | Path | None = None, **settings: Any) -> DataPlane:
+def connect(
+    path_or_url: str | Path | None = None, *, create: bool = True, **settings: Any
+) -> DataPlane:
     """Open the data plane: a data directory (embedded doltlite) or a server URL.
 
     Keyword arguments are settings (see :class:`doltplane.Settings`); they win
     over ``DOLTPLANE_*`` variables and ``doltplane.toml``.
+
+    ``create=True`` (the default) creates the data directory and each plane's
+    database on first use, so a script needs no set-up step. ``create=False``
+    refuses a data directory that does not exist or holds no doltplane data
+    (:class:`~doltplane.errors.NotFound`): the CLI opens every data directory
+    this way except in ``doltplane init``, so a mistyped path is an error, not
+    a new empty database.
     """
     if path_or_url is not None:
         key = "url" if "://" in str(path_or_url) else "data_dir"
         settings[key] = path_or_url
-    return DataPlane(Settings.load(settings))
+    return DataPlane(Settings.load(settings), create=create)
+
+
+def require_data_dir(settings: Settings) -> None:
+    """Refuse an embedded data directory that is missing or holds no doltplane data."""
+    if not settings.embedded:
+        return
+    from doltplane.store import PLANES
+
+    where = settings.data_dir
+    hint = "run `doltplane init` to create one, or check --data-dir / DOLTPLANE_DATA_DIR"
+    if not where.is_dir():
+        raise NotFound("data directory", str(where), hint=hint)
+    if any((where / f"{plane}.db").exists() for plane in PLANES):
+        return
+    from doltplane.federation.plane import CLONE_DIR
+
+    if not (where / CLONE_DIR).is_dir():
+        raise NotFound(
+            "doltplane data directory", str(where), hint=f"it holds no doltplane data; {hint}"
+        )
 
 
 class DataPlane:
@@ -37,7 +67,9 @@ class DataPlane:
     pays for the others.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, create: bool = True) -> None:
+        if not create:
+            require_data_dir(settings)
         self.settings = settings
         self._engines: dict[str, Engine] = {}
 
@@ -103,11 +135,16 @@ class DataPlane:
         return admin.status(self)
 
     def close(self) -> None:
-        if "ops" in self.__dict__:
-            self.ops.close()
-        for engine in self._engines.values():
-            engine.close()
-        self._engines.clear()
+        """Snapshot the operational plane's pending writes (see its ``close``), then release
+        every connection, even when that snapshot fails (its error is raised after)."""
+        try:
+            if "ops" in self.__dict__:
+                self.ops.close()
+        finally:
+            engines = list(self._engines.values())
+            self._engines.clear()
+            for engine in engines:
+                engine.close()
 
     def __enter__(self) -> DataPlane:
         return self

@@ -38,6 +38,14 @@ def test_init_and_migrate_twice_are_no_ops(tmp_path: Path) -> None:
 def test_migrate_list_is_read_only(tmp_path: Path) -> None:
     data_dir = tmp_path / "dp"
     out = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "migrate", "--list", "--json"])
-    assert out.exit_code == 0, out.output
+    assert out.exit_code == 4 and "doltplane init" in out.stderr  # a missing dir is refused
     assert not data_dir.exists()  # nothing created
-    assert '"applied": false' in out.output
+    with connect(data_dir) as dp:  # one plane made from Python, the other still pending
+        dp.engine("ops")
+        before = dp.engine("ops").commit_count()
+    out = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "migrate", "--list", "--json"])
+    assert out.exit_code == 0, out.output
+    assert not (data_dir / "ledger.db").exists()
+    assert '"applied": false' in out.output and '"applied": true' in out.output
+    with connect(data_dir) as dp:
+        assert dp.engine("ops").commit_count() == before

@@ -23,27 +23,60 @@ class CliState:
     """Held in ``ctx.obj``: settings from the root options, the client made on first use."""
 
     overrides: dict[str, Any]
+    creating_commands: frozenset[tuple[str, ...]] = frozenset()
+    """Command paths (below the root) that may create the data directory, e.g. ``("init",)``."""
+    traceback: bool = False
+    error_reported: bool = False
+    """Set once an error was printed: a later failure while closing then stays silent."""
     _dp: DataPlane | None = None
 
-    def dp(self) -> DataPlane:
+    def dp(self, command_path: tuple[str, ...] = ()) -> DataPlane:
         if self._dp is None:
             from doltplane.client import connect
 
-            self._dp = connect(**self.overrides)
+            create = command_path in self.creating_commands
+            self._dp = connect(create=create, **self.overrides)
         return self._dp
 
     def close(self) -> None:
-        if self._dp is not None:
-            self._dp.close()
-            self._dp = None
+        """Close the client; a doltplane error here (the last snapshot failed) is one line
+        on stderr and the error's exit code, like any other command error."""
+        from doltplane.errors import DoltplaneError
+
+        dp, self._dp = self._dp, None
+        if dp is None:
+            return
+        try:
+            dp.close()
+        except DoltplaneError as exc:
+            if self.traceback:
+                raise
+            if self.error_reported:
+                return
+            self.error_reported = True
+            click.echo(f"error: {exc.one_line()}", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from None
+
+
+def command_path(ctx: click.Context) -> tuple[str, ...]:
+    """The names of the invoked command and its groups, without the root's program name."""
+    names: list[str] = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return tuple(reversed(names))
 
 
 def get_dp(ctx: click.Context | None = None) -> DataPlane:
-    """The DataPlane for this invocation (opened lazily, closed when the CLI exits)."""
+    """The DataPlane for this invocation (opened lazily, closed when the CLI exits).
+
+    Only the commands in ``CliState.creating_commands`` may create the data directory;
+    every other command refuses one that is missing or holds no doltplane data.
+    """
     ctx = ctx or click.get_current_context()
     state = ctx.find_object(CliState)
     assert state is not None, "the root group sets ctx.obj"
-    return state.dp()
+    return state.dp(command_path(ctx))
 
 
 def json_option(func: F) -> F:

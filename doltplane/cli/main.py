@@ -29,6 +29,14 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# The only commands that may create a data directory; every other command refuses a
+# missing or empty one, so a mistyped --data-dir is an error rather than a new database.
+# (demo and `federation init --bare` build their own folders and never open this one.)
+CREATING_COMMANDS: frozenset[tuple[str, ...]] = frozenset(
+    {("init",), ("federation", "init"), ("federation", "clone")}
+)
+
+
 class DoltplaneGroup(click.Group):
     """Loads subcommands lazily, and maps every DoltplaneError to one line on stderr and
     the error class's exit code."""
@@ -50,6 +58,8 @@ class DoltplaneGroup(click.Group):
         except DoltplaneError as exc:
             if ctx.params.get("traceback"):
                 raise
+            if isinstance(ctx.obj, CliState):
+                ctx.obj.error_reported = True
             click.echo(f"error: {exc.one_line()}", err=True)
             ctx.exit(exc.exit_code)
 
@@ -67,7 +77,11 @@ class DoltplaneGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, data_dir: str | None, url: str | None, traceback: bool) -> None:
     """doltplane: a version-controlled data plane on Dolt for multi-agent systems."""
-    state = CliState(overrides={"data_dir": data_dir, "url": url})
+    state = CliState(
+        overrides={"data_dir": data_dir, "url": url},
+        creating_commands=CREATING_COMMANDS,
+        traceback=traceback,
+    )
     ctx.obj = state
     ctx.call_on_close(state.close)
 

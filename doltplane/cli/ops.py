@@ -167,7 +167,9 @@ def cleanup(
     from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(console=Console(stderr=True), transient=True, disable=as_json) as bar:
+    console = Console(stderr=True)  # off a terminal it would leave a blank line on stderr
+    quiet = as_json or not console.is_terminal
+    with Progress(console=console, transient=True, disable=quiet) as bar:
         tasks: dict[str, Any] = {}
 
         def progress(step: str, done: int, total: int) -> None:

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from doltplane.config import mask_password
-from doltplane.errors import GitCommandError, GitUnavailable
+from doltplane.errors import GitCommandError, GitUnavailable, InvalidInput
 
 MIN_GIT_VERSION = (2, 38)
 """``git merge-tree --write-tree`` (conflict detection without a work tree) arrived in 2.38."""
@@ -236,6 +236,8 @@ class Git:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[bytes]:
+        if any("\x00" in arg for arg in args):  # the OS refuses it with a bare ValueError
+            raise InvalidInput(f"a NUL byte cannot be passed to git: {list(args)!r}")
         command = [self.executable, *SAFE_CONFIG, *args]
         try:
             proc = run_child(

@@ -398,6 +398,10 @@ class DoltliteEngine:
                 raise
             except _Conflicted:
                 raise
+            except OverflowError as exc:  # the driver binding an int beyond 64 bits
+                raise InvalidInput(
+                    f"{what}: a value is out of the database's range ({exc})"
+                ) from None
             except Exception as exc:
                 if _driver_error(exc) is None and not isinstance(exc, sa.exc.SQLAlchemyError):
                     raise  # the caller's own error, not the database's

@@ -21,6 +21,7 @@ def run(tmp_path: Path) -> Run:
     def invoke(*args: str) -> Result:
         return runner.invoke(cli, ["--data-dir", str(tmp_path / "dp"), *args])
 
+    assert invoke("init").exit_code == 0  # commands refuse a data directory init never made
     return invoke
 
 
@@ -91,6 +92,7 @@ def test_export_import_verify_query(run: Run, tmp_path: Path) -> None:
 
     other = CliRunner()
     fresh = ["--data-dir", str(tmp_path / "fresh")]
+    assert other.invoke(cli, [*fresh, "init"]).exit_code == 0
     first = other.invoke(cli, [*fresh, "import", str(out), "--json"])
     assert json.loads(first.stdout)["created"] == 1
     second = other.invoke(cli, [*fresh, "import", str(out), "--json"])
