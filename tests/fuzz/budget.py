@@ -48,20 +48,3 @@ def fuzz_settings(weight: float = 1.0, **overrides: Any) -> settings:
         ],
         **overrides,
     )
-
-
-def other_helper(reason: str) -> Any:
-    """An area another helper is fixing in parallel (issue 7): its crashes are expected
-    until that work is merged. The lead removes these marks after the merge. No shrinking
-    and one failure per test, so an expected crash stays cheap in the default suite."""
-    import pytest
-
-    return pytest.mark.xfail(strict=False, reason=reason)
-
-
-def other_helper_settings(weight: float = 1.0) -> settings:
-    from hypothesis import Phase
-
-    return fuzz_settings(
-        weight, phases=(Phase.explicit, Phase.generate), report_multiple_bugs=False
-    )

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from doltplane import DataPlane, connect
 
 from . import strategies as s
-from .budget import fuzz_settings, other_helper, other_helper_settings
+from .budget import fuzz_settings
 from .harness import attempt, ledger_snapshot, ops_snapshot
 
 pytestmark = pytest.mark.fuzz
@@ -260,11 +260,10 @@ def test_jsonl_import(
     _import(dp, tmp_path_factory.mktemp("jsonl"), lines, "jsonl.import")
 
 
-# --- areas other helpers are fixing now (see budget.other_helper) ----------------------
+# --- inputs that crashed before issue 7 (items 3, 13, 14) ---------------------------------
 
 
-@other_helper("h1, issue 7 item 3: 9999-12-31T23:59:59-14:00 -> OverflowError in utc()")
-@other_helper_settings(0.5)
+@fuzz_settings(0.5)
 @given(when=s.extreme_times)
 def test_extreme_times(dp: DataPlane, when: dt.datetime | str) -> None:
     ledger, ops = ledger_snapshot(dp), ops_snapshot(dp)
@@ -273,8 +272,7 @@ def test_extreme_times(dp: DataPlane, when: dt.datetime | str) -> None:
     attempt("ledger.diff(extreme time)", lambda: dp.ledger.diff(str(when)), ledger)
 
 
-@other_helper("h4, issue 7 item 14: JSON nested ~1,000+ deep -> RecursionError in json_object")
-@other_helper_settings(0.5)
+@fuzz_settings(0.5)
 @given(state=s.deep_json | s.non_finite_json | s.huge_int_json, id=s.simple_ids)
 def test_hostile_json(dp: DataPlane, state: Any, id: str) -> None:
     ops, ledger = ops_snapshot(dp), ledger_snapshot(dp)
@@ -293,11 +291,7 @@ def test_hostile_json(dp: DataPlane, state: Any, id: str) -> None:
     attempt("ledger.issues(after hostile json)", lambda: dp.ledger.issues(limit=5), ledger)
 
 
-@other_helper(
-    "issue 7 item 8: a first agent write refused by the engine (a NUL in the title reaches the"
-    " commit message: EngineError) leaves the new agent branch behind"
-)
-@other_helper_settings(0.3)
+@fuzz_settings(0.3)
 @given(name=s.branch_like, title=st.builds(lambda a, b: a + "\x00" + b, s.printable, s.printable))
 def test_failed_first_agent_write_leaves_no_branch(dp: DataPlane, name: str, title: str) -> None:
     snapshot = ledger_snapshot(dp)
@@ -316,8 +310,7 @@ wrong_types = st.one_of(
 )
 
 
-@other_helper("h4, issue 7 item 14: ops.list(limit=b'') -> ValueError in SQLAlchemy")
-@other_helper_settings(0.5)
+@fuzz_settings(0.5)
 @given(value=wrong_types, which=st.integers(0, 9))
 def test_wrong_typed_arguments(dp: DataPlane, value: Any, which: int) -> None:
     ops, ledger = ops_snapshot(dp), ledger_snapshot(dp)
@@ -349,8 +342,7 @@ def test_wrong_typed_arguments(dp: DataPlane, value: Any, which: int) -> None:
     attempt(f"wrong type: {area}", call, snapshot)
 
 
-@other_helper("h4, issue 7 item 14: a JSONL kind that is a list -> TypeError: unhashable")
-@other_helper_settings(0.5)
+@fuzz_settings(0.5)
 @given(lines=st.lists(s.kind_list_lines, min_size=1, max_size=3))
 def test_jsonl_kind_not_text(
     dp: DataPlane, tmp_path_factory: pytest.TempPathFactory, lines: list[str]
@@ -366,8 +358,7 @@ def test_jsonl_beads_lines(
     _import(dp, tmp_path_factory.mktemp("jsonl"), lines, "jsonl.import(beads)")
 
 
-@other_helper("h4, issue 7 item 14: text with lone surrogates -> UnicodeEncodeError")
-@other_helper_settings(0.5)
+@fuzz_settings(0.5)
 @given(text=s.unencodable)
 def test_text_that_is_not_utf8(dp: DataPlane, text: str) -> None:
     ops, ledger = ops_snapshot(dp), ledger_snapshot(dp)

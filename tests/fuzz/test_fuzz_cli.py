@@ -16,15 +16,22 @@ from hypothesis import strategies as st
 
 from doltplane import DataPlane, connect
 from doltplane.cli.main import cli
+from doltplane.errors import DoltplaneError
 
 from . import budget
 from . import strategies as s
-from .budget import fuzz_settings, other_helper, other_helper_settings
+from .budget import fuzz_settings
 from .harness import Snapshot, ledger_snapshot, ops_snapshot
 
 pytestmark = pytest.mark.fuzz
 
-DOCUMENTED_EXIT_CODES = set(range(0, 11))  # docs/cli.md: 0 ok, 2 usage, 1 and 3-10 errors
+
+def _error_codes(cls: type[DoltplaneError]) -> set[int]:
+    return {cls.exit_code}.union(*(_error_codes(sub) for sub in cls.__subclasses__()))
+
+
+# docs/cli.md's table: 0 ok, 2 usage, and each error class's own code
+DOCUMENTED_EXIT_CODES = {0, 2} | _error_codes(DoltplaneError)
 ENV = {"DOLTPLANE_CHECKPOINT_EVERY_WRITES": "0", "DOLTPLANE_CHECKPOINT_EVERY_SECONDS": "0"}
 
 # real argv never holds NUL, and text that is not UTF-8 has its own test
@@ -273,11 +280,10 @@ def test_cli_random_argv(site: tuple[Path, DataPlane], argv: list[str]) -> None:
     run_cli("cli.random_argv", data_dir, argv, ops_snapshot(dp), ledger_snapshot(dp))
 
 
-# --- areas other helpers are fixing now (see budget.other_helper) ----------------------
+# --- inputs that crashed before issue 7 (items 3, 13, 14) ---------------------------------
 
 
-@other_helper("h4, issue 7 item 14: non-UTF-8 bytes in argv -> UnicodeEncodeError")
-@other_helper_settings(0.5)
+@fuzz_settings(0.5)
 @given(
     argv=st.sampled_from([["ops", "get"], ["ledger", "create"], ["ledger", "as-of"]]),
     text=s.unencodable,
@@ -299,8 +305,7 @@ def cleanup_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pat
         yield data_dir, dp
 
 
-@other_helper("h4, issue 7 item 14: ops cleanup --retention-days nan/inf/1e308 -> ValueError")
-@other_helper_settings(0.5)
+@fuzz_settings(0.5)
 @given(days=number_arg, batch=st.none() | number_arg, dry_run=st.booleans())
 def test_cli_cleanup_numbers(
     cleanup_site: tuple[Path, DataPlane], days: str, batch: str | None, dry_run: bool
@@ -310,8 +315,7 @@ def test_cli_cleanup_numbers(
     run_cli("cli.cleanup_numbers", data_dir, argv + ["--dry-run"] * dry_run, ops_snapshot(dp))
 
 
-@other_helper("h4, issue 7 item 14: export -o into a missing folder")
-@other_helper_settings(0.5)
+@fuzz_settings(0.5)
 @given(parts=st.lists(st.from_regex(r"[a-z]{1,5}", fullmatch=True), min_size=1, max_size=3))
 def test_cli_export_to_missing_folder(
     site: tuple[Path, DataPlane], tmp_path_factory: pytest.TempPathFactory, parts: list[str]

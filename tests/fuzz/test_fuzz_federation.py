@@ -18,7 +18,7 @@ from doltplane.config import ENVIRONMENT_VARIABLES, Settings
 from doltplane.federation import Federation
 
 from . import strategies as s
-from .budget import fuzz_settings, other_helper, other_helper_settings
+from .budget import fuzz_settings
 from .harness import Snapshot, attempt
 
 pytestmark = pytest.mark.fuzz
@@ -249,8 +249,7 @@ yaml_texts = (
 )
 
 
-@other_helper("h7, issue 7 item 13: validation-rules.yaml (regex bound, path:line messages)")
-@other_helper_settings(0.5)
+@fuzz_settings(0.5)
 @given(text=yaml_texts)
 def test_rules_yaml(fed: Federation, text: str) -> None:
     path = Path(fed.path) / "config" / "validation-rules.yaml"
@@ -283,8 +282,7 @@ schema_docs = st.builds(
 )
 
 
-@other_helper("h7, issue 7 item 13: rig-schema.json with an unknown $schema -> DeprecationWarning")
-@other_helper_settings(0.5)
+@fuzz_settings(0.5)
 @given(text=schema_docs | s.printable)
 def test_schema_json(fed: Federation, text: str) -> None:
     path = Path(fed.path) / "config" / "rig-schema.json"
