@@ -52,6 +52,7 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     def invoke(*args: str) -> Result:
         return runner.invoke(cli, ["--data-dir", str(tmp_path / "dp"), *args])
 
+    assert invoke("init").exit_code == 0  # every command but init refuses a missing directory
     return invoke
 
 
