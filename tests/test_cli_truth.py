@@ -94,7 +94,7 @@ def test_an_integer_beyond_64_bits_is_refused(tmp_path: Path) -> None:
     assert invoke(cli, data_dir, "init").exit_code == 0
     result = invoke(cli, data_dir, "ops", "heartbeat", "toast", "--cycle", str(2**63))
     assert result.exit_code == 3
-    assert "out of the database's range" in one_error_line(result)
+    assert "fits 64 bits" in one_error_line(result)
 
 
 def test_creating_commands_are_real_commands() -> None:

@@ -46,6 +46,7 @@ def test_backup_add_push_list_verify_restore(tmp_path: Path) -> None:
 
 def test_remote_pull_conflict_exits_6_then_resolve_and_push(tmp_path: Path) -> None:
     a, b, url = tmp_path / "a", tmp_path / "b", f"file://{tmp_path}/hub"
+    assert _run(a, "init").exit_code == 0
     made = _ok(_run(a, "ledger", "create", "shared", "--json"))
     issue = str(made["id"])  # type: ignore[index]
     assert _run(a, "backup", "add", "hub", url).exit_code == 0

@@ -250,6 +250,7 @@ def test_cli_import_export_verify(dp: DataPlane, data_dir: Path, tmp_path: Path)
     source, records = era_source("current", tmp_path)
     runner = CliRunner()
     base = ["--data-dir", str(data_dir)]
+    assert runner.invoke(cli, [*base, "init"]).exit_code == 0
     dry = runner.invoke(cli, [*base, "import", str(source), "--dry-run", "--json"])
     assert dry.exit_code == 0, dry.output
     assert json.loads(dry.output)["created"] == 4 and dp.ledger.count("issue") == 0
