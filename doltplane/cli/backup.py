@@ -10,8 +10,16 @@ from typing import Any
 
 import click
 
-from doltplane.cli.common import echo_json, emit, get_dp, json_option, to_jsonable
-from doltplane.errors import InvalidDocument, RemoteError, RemoteRejected
+from doltplane.cli.common import (
+    echo_json,
+    emit,
+    get_dp,
+    json_option,
+    merge_output,
+    read_resolution,
+    to_jsonable,
+)
+from doltplane.errors import RemoteError, RemoteRejected
 
 
 @click.group()
@@ -198,20 +206,9 @@ def pull(name: str, as_json: bool) -> None:
 @json_option
 def resolve(name: str, strategy: str | None, rows_file: str | None, as_json: bool) -> None:
     """Finish a conflicting pull from NAME; every non-conflicting row of both sides stays."""
-    import json
-
     from doltplane import backups
 
-    if (strategy is None) == (rows_file is None):
-        raise click.UsageError("give exactly one of --strategy or --rows")
-    resolution: Any = strategy
-    if rows_file is not None:
-        try:
-            resolution = json.loads(Path(rows_file).read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidDocument(f"{rows_file} is not valid JSON: {exc}") from None
-        if not isinstance(resolution, dict):
-            raise InvalidDocument(f"{rows_file} must hold an object {{table: [rows]}}")
+    resolution = read_resolution(strategy, rows_file)
     _merge_output(backups.resolve_pull(get_dp(), name, resolution), as_json)
 
 
@@ -230,29 +227,6 @@ def push_ledger(name: str, as_json: bool) -> None:
 
 
 def _merge_output(result: Any, as_json: bool) -> None:
-    from doltplane.store.base import MergeStatus
-
-    if as_json:
-        echo_json(result)
-    else:
-        click.echo(
-            f"{result.status.value}: {result.source} -> {result.target}"
-            + (f" ({result.commit})" if result.commit else "")
-        )
-        if result.conflicts:
-            rows = [
-                {"table": c.table, "key": c.key, "base": c.base,
-                 "ours (here)": c.ours, "theirs (remote)": c.theirs}
-                for c in result.conflicts
-            ]  # fmt: skip
-            emit(rows, False, title="conflicts")
-    if result.status is MergeStatus.CONFLICT:
-        from doltplane.errors import MergeConflict
-
-        raise MergeConflict(
-            result.source,
-            sorted({c.table for c in result.conflicts}),
-            list(result.conflicts),
-            hint=f"resolve with `doltplane remote resolve {result.source.split('/')[0]} "
-            "--strategy ours|theirs`",
-        )
+    name = result.source.split("/")[0]
+    hint = f"`doltplane remote resolve {name} --strategy ours|theirs` (or --rows FILE)"
+    merge_output(result, as_json, ours="ours (here)", theirs="theirs (remote)", hint=hint)

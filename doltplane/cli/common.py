@@ -172,3 +172,47 @@ def emit(
     fields = _fields(value)
     rows = [{"field": k, "value": v} for k, v in fields.items()]
     echo_table(rows, ["field", "value"], title=title)
+
+
+def read_resolution(strategy: str | None, rows_file: str | None) -> Any:
+    """``--strategy ours|theirs`` or ``--rows FILE`` (a JSON object {table: [final rows]})."""
+    if (strategy is None) == (rows_file is None):
+        raise click.UsageError("give exactly one of --strategy or --rows")
+    if rows_file is None:
+        return strategy
+    from doltplane.errors import InvalidDocument
+
+    try:
+        rows = json.loads(Path(rows_file).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidDocument(f"{rows_file} is not valid JSON: {exc}") from None
+    if not isinstance(rows, dict):
+        raise InvalidDocument(f"{rows_file} must hold an object {{table: [rows]}}")
+    return rows
+
+
+def merge_output(result: Any, as_json: bool, *, ours: str, theirs: str, hint: str) -> None:
+    """Print a merge result (conflicts as a table whose sides say whose they are); a
+    conflict then exits with MergeConflict's code, so ``merge && deploy`` stops."""
+    if as_json:
+        echo_json(result)
+    else:
+        commit = f" ({result.commit})" if result.commit else ""
+        click.echo(f"{result.status.value}: {result.source} -> {result.target}{commit}")
+        if result.conflicts:
+            conflict_table(result.conflicts, ours=ours, theirs=theirs)
+    if not result.ok:
+        from doltplane.errors import MergeConflict
+
+        if not as_json:
+            click.echo(f"resolve with {hint}", err=True)
+        click.get_current_context().exit(MergeConflict.exit_code)
+
+
+def conflict_table(conflicts: Iterable[Any], *, ours: str, theirs: str) -> None:
+    """Conflicting rows as a table for people, each side's column named for whose it is."""
+    rows = [
+        {"table": c.table, "key": c.key, "base": c.base, ours: c.ours, theirs: c.theirs}
+        for c in conflicts
+    ]
+    emit(rows, False, title="conflicts")

@@ -11,8 +11,18 @@ from typing import Any
 
 import click
 
-from doltplane.cli.common import echo_json, echo_table, emit, get_dp, json_option, to_jsonable
-from doltplane.errors import InvalidDocument, MergeConflict, NotFound, VerifyMismatch
+from doltplane.cli.common import (
+    conflict_table,
+    echo_json,
+    echo_table,
+    emit,
+    get_dp,
+    json_option,
+    merge_output,
+    read_resolution,
+    to_jsonable,
+)
+from doltplane.errors import InvalidDocument, NotFound, VerifyMismatch
 
 ISSUE_COLUMNS = ["id", "status", "owner", "title", "created_at"]
 """What people see in issue tables (``--json`` and ``show`` have every field)."""
@@ -52,36 +62,12 @@ def _writer(agent: str | None) -> Any:
     return dp.agent(agent) if agent else dp.ledger
 
 
+_SIDES = {"ours": "ours (agent)", "theirs": "theirs (main)"}
+
+
 def _merge_output(result: Any, as_json: bool) -> None:
-    """Print a merge result; a conflict then exits 6, so ``merge && deploy`` stops."""
-    if as_json:
-        echo_json(result)
-    else:
-        click.echo(
-            f"{result.status.value}: {result.source} -> {result.target}"
-            + (f" ({result.commit})" if result.commit else "")
-        )
-        if result.conflicts:
-            _conflict_table(result.conflicts)
-    if not result.ok:
-        click.get_current_context().exit(MergeConflict.exit_code)
-
-
-def _conflict_table(conflicts: Any) -> None:
-    emit(
-        [
-            {
-                "table": c.table,
-                "key": c.key,
-                "base": c.base,
-                "ours (agent)": c.ours,
-                "theirs (main)": c.theirs,
-            }
-            for c in conflicts
-        ],
-        False,
-        title="conflicts",
-    )
+    hint = f"`doltplane ledger resolve {result.target} --strategy ours|theirs` (or --rows FILE)"
+    merge_output(result, as_json, hint=hint, **_SIDES)
 
 
 @click.group()
@@ -326,7 +312,7 @@ def conflicts(agent: str, as_json: bool) -> None:
     if as_json:
         echo_json(found)
     elif found:
-        _conflict_table(found)
+        conflict_table(found, **_SIDES)
     else:
         click.echo("no conflicts")
 
@@ -340,13 +326,7 @@ def conflicts(agent: str, as_json: bool) -> None:
 @json_option
 def resolve(agent: str, strategy: str | None, rows_file: str | None, as_json: bool) -> None:
     """Finish AGENT's conflicting merge; every non-conflicting row of both sides stays."""
-    if (strategy is None) == (rows_file is None):
-        raise click.UsageError("give exactly one of --strategy or --rows")
-    resolution: Any = strategy
-    if rows_file is not None:
-        resolution = _json_arg(Path(rows_file).read_text(encoding="utf-8"), rows_file)
-        if not isinstance(resolution, dict):
-            raise InvalidDocument(f"{rows_file} must hold an object {{table: [rows]}}")
+    resolution = read_resolution(strategy, rows_file)
     _merge_output(get_dp().ledger.resolve(agent, resolution), as_json)
 
 

@@ -121,7 +121,8 @@ def _same(a: Any, b: Any) -> bool:
 
 
 # --- reading ------------------------------------------------------------------------
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
+def read_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of a UTF-8 text file with their numbers (typed errors otherwise)."""
     try:
         with path.open(encoding="utf-8") as handle:
             for number, text in enumerate(handle, start=1):
@@ -136,7 +137,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
 
 
 def _objects(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    for number, text in _lines(path):
+    for number, text in read_lines(path):
         where = f"{path}:{number}"
         try:
             obj = json.loads(text, parse_constant=_no_constant)
@@ -171,7 +172,7 @@ def looks_like_beads(path: Path) -> bool:
     if path.is_dir():
         return True
     try:
-        for _, text in _lines(path):
+        for _, text in read_lines(path):
             try:
                 obj = json.loads(text)
             except ValueError:

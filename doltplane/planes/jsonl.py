@@ -236,18 +236,6 @@ def _check_record(record: Record) -> None:
         raise ValueError(exc.message) from None
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            for number, text in enumerate(handle, start=1):
-                if text.strip():
-                    yield number, text
-    except FileNotFoundError:
-        raise NotFound("file", str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise InvalidDocument(f"{path}: not UTF-8 text ({exc.reason})") from None
-
-
 def _count_lines(path: Path) -> int:
     try:
         with path.open("rb") as handle:
@@ -268,7 +256,7 @@ def _parse(path: Path, progress: Progress | None) -> list[tuple[dict[str, Any], 
     records: list[tuple[dict[str, Any], Record]] = []
     seen: dict[tuple[str, str], int] = {}
     report("read", 0, total)
-    for number, text in _lines(path):
+    for number, text in beads_format.read_lines(path):
         try:
             obj = json.loads(text)
             record = line_to_record(obj)
