@@ -150,8 +150,7 @@ def main() -> None:
         len(groups),
         lambda: [dp.ops.get_many(g) for g in groups],
         lambda: [
-            {r["id"]: r for r in map(decode, reader.execute(in_list, g).fetchall())}
-            for g in groups
+            {r["id"]: r for r in map(decode, reader.execute(in_list, g).fetchall())} for g in groups
         ],
     )
 
