@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -57,3 +57,35 @@ def compile_in(statement: sa.Select[Any], name: str, count: int) -> Compiled:
     """``statement`` with its expanding parameter ``name`` rendered for ``count`` values;
     parameters then go in list order."""
     return _in_list(statement, name, count)
+
+
+@dataclasses.dataclass(frozen=True)
+class CompiledWrite:
+    """A DML statement as driver SQL, with each positional parameter's name and the
+    column type's bind processor (JSON to text, datetime to the stored text)."""
+
+    sql: str
+    order: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            values[name] if process is None else process(values[name])
+            for name, process in zip(self.order, self.processors, strict=True)
+        )
+
+
+def compile_write(statement: sa.Insert | sa.Update, *keys: str) -> CompiledWrite:
+    """``statement`` compiled for doltlite; ``keys`` name the insert's columns."""
+    compiled = statement.compile(dialect=_DIALECT, column_keys=list(keys) or None)
+    order = tuple(compiled.positiontup or ())
+    processors = tuple(
+        compiled.binds[name].type.dialect_impl(_DIALECT).bind_processor(_DIALECT) for name in order
+    )
+    return CompiledWrite(str(compiled), order, processors)
+
+
+def padded(values: list[Any]) -> list[Any]:
+    """``values`` repeated at the end up to a power of two, so that few IN sizes compile."""
+    size = 1 << (len(values) - 1).bit_length()
+    return values + [values[-1]] * (size - len(values))

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from doltplane.errors import NotFound
-from doltplane.planes.compiled import compile_in, compile_statement
+from doltplane.planes.compiled import compile_in, compile_statement, padded
 from doltplane.store.base import Engine
 from doltplane.validation import (
     check_id,
@@ -163,10 +163,8 @@ class StateReader:
         wanted = check_ids(ids)
         if not wanted:
             return {}
-        # padded to a power of two with a repeated id, so that few IN sizes get compiled
-        size = 1 << (len(wanted) - 1).bit_length()
-        statement = compile_in(_BY_IDS, "ids", size)
-        params = wanted + [wanted[-1]] * (size - len(wanted))
+        params = padded(wanted)
+        statement = compile_in(_BY_IDS, "ids", len(params))
         rows = statement.mappings(self._engine.fetch_rows(statement.sql, params, self.revision))
         return {row["id"]: AgentState.from_row(row) for row in rows}
 

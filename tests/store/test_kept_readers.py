@@ -92,3 +92,23 @@ def test_kept_reader_refuses_writes(engine: DoltliteEngine) -> None:
         engine.fetch_rows("UPDATE t SET v = 9")
     with engine.read() as conn:
         assert conn.execute(sa.text("SELECT v FROM t")).scalar() == 1
+
+
+def test_compiled_writes_store_what_sqlalchemy_stored(tmp_path: Path) -> None:
+    """set_state/set_many run compiled SQL on the driver: the stored text (JSON, time with
+    microseconds) must stay what the SQLAlchemy types wrote, or old and new rows differ."""
+    import doltplane
+
+    with doltplane.connect(tmp_path / "d") as dp:
+        dp.migrate()
+        dp.ops.set_state("a", rig="r", agent="x", status="s", state={"k": [1, 2]})
+        dp.ops.set_many([{"id": "a", "rig": "r", "agent": "x", "status": "t", "state": {}}])
+        with dp.engine("ops").read() as conn:
+            state, version, stamp = conn.exec_driver_sql(
+                "SELECT state, version, updated_at FROM operational_state WHERE id = 'a'"
+            ).one()
+        assert (state, version) == ("{}", 2)
+        assert len(stamp) == len("2026-01-01 00:00:00.000000") and stamp[10] == " "
+        got = dp.ops.get("a")
+        assert got.version == 2 and got.status == "t" and got.updated_at.tzinfo is not None
+        assert dp.ops.get_many(["a", "missing", "a"]) == {"a": got}
