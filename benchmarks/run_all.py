@@ -36,6 +36,26 @@ TARGETS = {  # issue 10's ceilings on doltplane time / raw time
     "AS OF point read (view reused / kept file@hash)": 2.0,
     "history of one issue (10 changes)": 1.5,
 }
+NOTES = """## Where the remaining time goes
+
+- Reads: `get`, `get_many` and AS OF reads run SQL compiled once from SQLAlchemy Core
+  on a read-only connection kept per thread and revision (no pool checkout, no
+  rollback). What is left over raw: a `stat` of the file per read (about 2 us: it
+  notices another process's `dolt_gc` replacing the file), id validation, and the
+  typed record.
+- Writes: `set_state` is a compare-and-set (read the version, then insert or update)
+  in `BEGIN IMMEDIATE`, raw is one blind upsert; most of a durable write is the
+  engine's `BEGIN IMMEDIATE` + `COMMIT`. `set_many` spends most of its Python time
+  validating each record (JSON tree check, id checks) before the compiled statements run.
+- `history` reads `dolt_history_<t>` like raw, and when commit dates tie (one-second
+  resolution, as in these back-to-back benchmark commits) orders the versions by the
+  log, which raw's `ORDER BY commit_date` does not do.
+- Ledger ids carry a time prefix (`planes/ids.py`): purely random ids made bulk loads
+  and merges several times slower, since inserts landed all over the prolly tree.
+- The cold CLI read imports SQLAlchemy (about 120 ms on a quiet machine, several
+  times that under load): that import alone is the 120 ms budget.
+"""
+
 RAW_READ = """
 import doltlite, sqlite3, json, datetime, sys
 c = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
@@ -208,6 +228,7 @@ def write_note(
         "Target: `doltplane ops get` at most 120 ms.",
         "",
     ]
+    lines += [NOTES]
     for image in images:
         lines += [f"![{image}]({image})", ""]
     for name, text in sections:
