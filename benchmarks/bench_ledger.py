@@ -51,6 +51,35 @@ def timed(action: Callable[[], object], repeat: int) -> float:
     return statistics.median(samples) * 1000
 
 
+def alternate(
+    ours: Callable[[], object], raw: Callable[[], object], repeat: int
+) -> tuple[float, float]:
+    """Median milliseconds of each side over ``repeat`` runs, the first side alternating."""
+    mine: list[float] = []
+    theirs: list[float] = []
+    for r in range(repeat):
+        pairs = [(ours, mine), (raw, theirs)]
+        for fn, into in pairs if r % 2 == 0 else pairs[::-1]:
+            started = time.perf_counter()
+            fn()
+            into.append(time.perf_counter() - started)
+    return statistics.median(mine) * 1000, statistics.median(theirs) * 1000
+
+
+COLUMNS = ("id", "type", "title", "status", "created_by", "created_at", "completed_at", "owner",
+           "metadata")  # fmt: skip
+
+
+def decode(row: tuple[Any, ...]) -> dict[str, Any]:
+    """What doltplane hands back, built by hand: JSON parsed, times made aware UTC."""
+    record = dict(zip(COLUMNS, row, strict=True))
+    record["metadata"] = json.loads(record["metadata"])
+    for key in ("created_at", "completed_at"):
+        if record[key] is not None:
+            record[key] = dt.datetime.fromisoformat(record[key]).replace(tzinfo=dt.UTC)
+    return record
+
+
 def issue_row(i: int, owner: str = "bench") -> dict[str, Any]:
     return {
         "title": f"issue {i} " + "x" * 60,
@@ -104,6 +133,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--json", type=Path, default=None, help="also write results here")
     args = parser.parse_args()
     issues, commits = int(100_000 * args.scale), max(20, int(1000 * args.scale))
     sqlite3 = sqlite_module()
@@ -178,29 +208,32 @@ def main() -> None:
     # 3. AS OF point read, 500 commits back (half the history at scale 1)
     back = f"HEAD~{min(500, commits // 2)}"
     view = dp.ledger.as_of(back)
-    dp_point = timed(lambda: view.get_issue(tracked), args.repeat)
-    dp_cold = timed(lambda: dp.ledger.as_of(back).get_issue(tracked), args.repeat)
     old_hash = raw.execute("SELECT dolt_hashof(?)", (back,)).fetchone()[0]
     at = sqlite3.connect(f"file:{base / 'raw.db'}@{old_hash}?mode=ro", uri=True)
-    raw_point = timed(
-        lambda: at.execute("SELECT * FROM issues WHERE id = 'r-0-0'").fetchone(), args.repeat
-    )
-    raw_at = timed(
-        lambda: raw.execute(
-            "SELECT * FROM dolt_at_issues(?) WHERE id = 'r-0-0'", (back,)
-        ).fetchone(),
-        args.repeat,
-    )
-    results.append(("AS OF point read (view reused / file@hash open)", dp_point, raw_point))
-    results.append(("AS OF point read (resolve + read / dolt_at_issues)", dp_cold, raw_at))
+    point = f"SELECT {', '.join(COLUMNS)} FROM issues WHERE id = ?"
+    live = sqlite3.connect(f"file:{base / 'raw.db'}?mode=ro", uri=True, isolation_level=None)
+    results.append(
+        ("point read get_issue (kept read-only connection)",
+         *alternate(lambda: dp.ledger.get_issue(tracked),
+                    lambda: decode(live.execute(point, ("r-0-0",)).fetchone()), args.repeat))
+    )  # fmt: skip
+    results.append(
+        ("AS OF point read (view reused / kept file@hash)",
+         *alternate(lambda: view.get_issue(tracked),
+                    lambda: decode(at.execute(point, ("r-0-0",)).fetchone()), args.repeat))
+    )  # fmt: skip
 
     # 4. history of one issue changed 10 times
-    dp_history = timed(lambda: dp.ledger.history(tracked), args.repeat)
-    raw_history = timed(
-        lambda: raw.execute("SELECT * FROM dolt_history_issues WHERE id = 'r-0-0'").fetchall(),
-        args.repeat,
+    history_sql = (
+        f"SELECT {', '.join(COLUMNS)}, commit_hash, committer, commit_date "
+        "FROM dolt_history_issues WHERE id = ? ORDER BY commit_date DESC"
     )
-    results.append(("history of one issue (10 changes)", dp_history, raw_history))
+    results.append(
+        ("history of one issue (10 changes)",
+         *alternate(lambda: dp.ledger.history(tracked),
+                    lambda: [decode(r[:9]) for r in live.execute(history_sql, ("r-0-0",))],
+                    args.repeat))
+    )  # fmt: skip
     versions = len(dp.ledger.history(tracked))
 
     print(f"\n{issues:,} issues, {dp.ledger.commit_count():,} commits on main; "
@@ -209,9 +242,14 @@ def main() -> None:
     print("-" * 85)
     for name, mine, theirs in results:
         print(f"{name:<52} {mine:>13.3f} {theirs:>10.3f} {mine / theirs:>7.2f}")
+    if args.json:
+        rows = [{"workload": n, "doltplane_ms": m, "raw_ms": t, "ratio": m / t}
+                for n, m, t in results]  # fmt: skip
+        args.json.write_text(json.dumps({"bench": "ledger", "rows": rows}, indent=2))
     dp.close()
     raw.close()
     at.close()
+    live.close()
 
 
 if __name__ == "__main__":

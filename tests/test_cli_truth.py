@@ -135,7 +135,9 @@ def vanish(then_fail: bool) -> None:
     dp.ops.set_state("a1", rig="r", agent="t", status="busy", state={})
     shutil.rmtree(dp.settings.data_dir)
     if then_fail:
-        dp.ops.get("ghost")
+        # the command's own error (a read would now fail on the vanished file: kept read
+        # connections open per thread, so that it is an EngineError, not NotFound)
+        raise NotFound("operational state", "ghost")
 
 
 root = WithVanish(name="doltplane", params=cli.params, callback=cli.callback)

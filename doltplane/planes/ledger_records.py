@@ -12,6 +12,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from doltplane.errors import NotFound
+from doltplane.planes.compiled import compile_statement
 from doltplane.planes.ops_records import from_db_time, to_db_time
 from doltplane.store.base import Engine
 from doltplane.validation import (
@@ -264,6 +265,9 @@ def _time_range(
     return query
 
 
+_GET_ISSUE = compile_statement(sa.select(issues).where(issues.c.id == sa.bindparam("id")))
+
+
 class LedgerReader:
     """Queries over the ledger tables at one point: live main, a branch head, or a commit."""
 
@@ -285,10 +289,11 @@ class LedgerReader:
     # --- issues ------------------------------------------------------------
     def get_issue(self, id: str) -> Issue:
         """One issue; NotFound when there is none."""
-        found = self.get_issues([id])
-        if id not in found:
+        check_id(id)
+        rows = self._engine.fetch_rows(_GET_ISSUE.sql, (id,), self._read_revision())
+        if not rows:
             raise NotFound("issue", id, hint=f"no such issue{self._where()}")
-        return found[id]
+        return Issue.from_row(_GET_ISSUE.mappings(rows[:1])[0])
 
     def get_issues(self, ids: Iterable[str]) -> dict[str, Issue]:
         """Issues by id; ids that do not exist are absent from the result."""

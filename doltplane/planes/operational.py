@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from doltplane.config import Settings
 from doltplane.errors import DatabaseBusy, InvalidInput, NotFound, VersionConflict
+from doltplane.planes.compiled import compile_in, compile_write, padded
 from doltplane.planes.ops_records import (
     AgentState,
     Heartbeat,
@@ -62,6 +63,9 @@ _UPDATE = (
     .where(operational_state.c.id == sa.bindparam("key"))
     .values({c.name: sa.bindparam(c.name) for c in operational_state.c if c.name != "id"})
 )
+
+_INSERT_SQL = compile_write(_INSERT, *(c.name for c in operational_state.c))
+_UPDATE_SQL = compile_write(_UPDATE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,7 +164,12 @@ class Operational(StateReader):
     def _write_states(self, writes: list[_StateWrite]) -> list[AgentState]:
         def run(conn: sa.Connection) -> list[AgentState]:
             now = dt.datetime.now(dt.UTC)
-            current = dict(conn.execute(_VERSIONS, {"ids": [w.id for w in writes]}).all())
+            # statements compiled once, run on the transaction's own driver connection
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            ids = padded([w.id for w in writes])
+            versions = compile_in(_VERSIONS, "ids", len(ids))
+            current: dict[str, int] = dict(raw.execute(versions.sql, ids).fetchall())
             for w in writes:
                 have = current.get(w.id)
                 if w.expected_version is not None and w.expected_version != (have or 0):
@@ -185,9 +194,9 @@ class Operational(StateReader):
             inserts = [r for r in rows if r["id"] not in current]
             updates = [{**r, "key": r["id"]} for r in rows if r["id"] in current]
             if inserts:
-                conn.execute(_INSERT, inserts)
+                raw.executemany(_INSERT_SQL.sql, [_INSERT_SQL.params(r) for r in inserts])
             if updates:
-                conn.execute(_UPDATE, updates)
+                raw.executemany(_UPDATE_SQL.sql, [_UPDATE_SQL.params(r) for r in updates])
             return results
 
         results = self._engine.write(run)

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from doltplane.errors import NotFound
+from doltplane.planes.compiled import compile_in, compile_statement, padded
 from doltplane.store.base import Engine
 from doltplane.validation import (
     check_id,
@@ -53,6 +54,7 @@ _BY_ID = sa.select(operational_state).where(operational_state.c.id == sa.bindpar
 _BY_IDS = sa.select(operational_state).where(
     operational_state.c.id.in_(sa.bindparam("ids", expanding=True))
 )
+_GET = compile_statement(_BY_ID)
 
 
 def to_db_time(moment: dt.datetime) -> dt.datetime:
@@ -149,8 +151,8 @@ class StateReader:
     def get(self, id: str) -> AgentState:
         """One record; NotFound when there is none."""
         check_id(id)
-        with self._read() as conn:
-            row = conn.execute(_BY_ID, {"id": id}).mappings().first()
+        rows = self._engine.fetch_rows(_GET.sql, (id,), self.revision)
+        row = _GET.mappings(rows[:1])[0] if rows else None
         if row is None:
             where = f" at {self.revision}" if self.revision else ""
             raise NotFound("operational state", id, hint=f"no such id{where}")
@@ -161,8 +163,9 @@ class StateReader:
         wanted = check_ids(ids)
         if not wanted:
             return {}
-        with self._read() as conn:
-            rows = conn.execute(_BY_IDS, {"ids": wanted}).mappings().all()
+        params = padded(wanted)
+        statement = compile_in(_BY_IDS, "ids", len(params))
+        rows = statement.mappings(self._engine.fetch_rows(statement.sql, params, self.revision))
         return {row["id"]: AgentState.from_row(row) for row in rows}
 
     def list(

@@ -170,6 +170,13 @@ class Engine(Protocol):
         (None: the live working state of main, uncommitted writes included)."""
         ...
 
+    def fetch_rows(
+        self, sql: str, params: Sequence[Any] = (), revision: str | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Rows of one read-only statement given as driver SQL (compiled once from
+        SQLAlchemy Core) with positional parameters, at ``revision`` as in ``read``."""
+        ...
+
     def query(
         self,
         sql: str,

@@ -271,6 +271,10 @@ class DoltliteEngine:
         self._known_commits: set[str] = set()
         self._lines: OrderedDict[str, tuple[_LineEntry, ...]] = OrderedDict()
         self._identity: tuple[int, int] | None = None
+        # raw read-only connections kept per thread for the hottest reads (``fetch_rows``);
+        # a bump of the generation retires every thread's set at its next use
+        self._kept = threading.local()
+        self._generation = 0
         check_database_file(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -451,6 +455,50 @@ class DoltliteEngine:
                 connection = self._reader(target).connect()
             with connection as conn:
                 yield conn
+        except DoltplaneError:
+            raise
+        except Exception as exc:
+            raise translate(exc, f"read at {revision or 'working state'}") from None
+
+    def _kept_reader(self, target: str | None) -> Any:
+        """This thread's kept read-only connection on ``target``. It runs each statement in
+        its own autocommit read, so it sees every commit made before the statement
+        (tests/store/test_kept_readers.py checks this across processes)."""
+        self._follow_file()
+        kept = self._kept
+        conns: OrderedDict[str | None, Any] | None = getattr(kept, "conns", None)
+        if conns is None or kept.generation != self._generation:
+            for old in (conns or {}).values():
+                with suppress(Exception):
+                    old.close()
+            conns = kept.conns = OrderedDict()
+            kept.generation = self._generation
+        conn = conns.get(target)
+        if conn is None:
+            conn = conns[target] = self._open(target, read_only=True)
+            while len(conns) > _READ_ENGINE_CACHE:
+                with suppress(Exception):
+                    conns.popitem(last=False)[1].close()
+        else:
+            conns.move_to_end(target)
+        return conn
+
+    def fetch_rows(
+        self, sql: str, params: Sequence[Any] = (), revision: str | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Rows of one read-only statement (SQL compiled once by the caller from SQLAlchemy
+        Core), on a connection kept per thread and revision: no pool, no per-call rollback."""
+        target = None if revision is None else self.resolve_revision(revision)
+        try:
+            try:
+                conn = self._kept_reader(target)
+            except InvalidRevision:
+                if target is None or revision is None:
+                    raise
+                self._forget_commit(target)  # removed by a squash and gc elsewhere
+                target = self.resolve_revision(revision)
+                conn = self._kept_reader(target)
+            return list(conn.execute(sql, params).fetchall())
         except DoltplaneError:
             raise
         except Exception as exc:
@@ -643,6 +691,7 @@ class DoltliteEngine:
         with self._lock:
             self._known_commits.discard(commit)
             engine = self._readers.pop(commit, None)
+            self._generation += 1
         if engine is not None:
             engine.dispose()
 
@@ -1248,6 +1297,7 @@ class DoltliteEngine:
 
     def close(self) -> None:
         with self._lock:
+            self._generation += 1
             engines = [*self._writers.values(), *self._readers.values()]
             self._writers.clear()
             self._readers.clear()
