@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import tempfile
 import threading
@@ -41,6 +42,10 @@ STATE = {"task": "gt-42", "notes": "n" * 150, "load": [1, 2, 3]}
 MB = 1_000_000
 
 
+def _insert(conn: sa.Connection, *, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    conn.execute(table.insert(), rows)
+
+
 def live_rows(dp: doltplane.DataPlane) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     with dp.engine("ops").read() as conn:
         states = [dict(r) for r in conn.execute(sa.select(operational_state)).mappings()]
@@ -60,7 +65,7 @@ def compacted_bytes(base: Path, states: list[dict[str, Any]], beats: list[dict[s
         for table, rows in ((operational_state, states), (heartbeats, beats)):
             for start in range(0, len(rows), 5000):
                 chunk = rows[start : start + 5000]
-                engine.write(lambda conn, t=table, c=chunk: conn.execute(t.insert(), c))
+                engine.write(functools.partial(_insert, table=table, rows=chunk))
         engine.commit("compacted copy")
         engine.gc()
         return engine.size_bytes()
@@ -144,7 +149,7 @@ def main() -> None:
                 }
                 for a in agents
             ]
-            engine.write(lambda conn, b=beats: conn.execute(heartbeats.insert(), b))
+            engine.write(functools.partial(_insert, table=heartbeats, rows=beats))
         if second % args.snapshot_every == 0:
             engine.commit(f"ops snapshot at {now:%Y-%m-%d %H:%M:%S}", date=now)
         if second % args.cleanup_every == 0:

@@ -152,7 +152,7 @@ def test_migration_moves_old_heartbeats(tmp_path: Path) -> None:
         engine.close()
     with connect(tmp_path / "dp", checkpoint_every_writes=0, checkpoint_every_seconds=0) as dp:
         moved = {
-            b.cycle_number: b for agent in ("a0", "a1", "a2") for b in dp.ops.heartbeats(agent)
+            b.cycle_number or 0: b for agent in ("a0", "a1", "a2") for b in dp.ops.heartbeats(agent)
         }
         assert sorted(moved) == list(range(30))
         assert all(moved[i].status == {"i": i} for i in range(30))
