@@ -56,6 +56,11 @@ class Settings:
     a snapshot once this process made this many writes since its last collection (0: off)."""
     retention_days: float = 7.0
     """Operational rows and history older than this are cleaned up."""
+    heartbeat_full_hours: float = 24.0
+    """Cleanup keeps every heartbeat this young; older ones inside the window are thinned."""
+    heartbeat_thin_seconds: float = 3600.0
+    """...to one per agent per interval of this many seconds (the newest beat in each;
+    0: no thinning, every beat is kept until the window ends)."""
     cleanup_interval_seconds: float = 3600.0
     """How often the long-running service runs cleanup."""
     cleanup_batch_size: int = 1000

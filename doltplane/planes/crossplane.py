@@ -3,7 +3,7 @@
 The engine runs the query on a read-only connection to the ledger with the
 operational plane attached as ``ops`` (``Engine.query``). Unqualified names
 resolve in order: the ledger's tables first, then ``operational_state`` and
-``heartbeats`` from ``ops``. Writes are refused three times over: only
+``heartbeat_log`` from ``ops``. Writes are refused three times over: only
 SELECT/WITH statements are accepted here, and the engine denies every
 action but reading (calling only functions known to read) and opens both
 files read-only. A query runs at most ``query_timeout_seconds``.

@@ -16,7 +16,6 @@ import datetime as dt
 import functools
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -30,6 +29,8 @@ from doltplane.planes.ops_records import (
     Heartbeat,
     StateReader,
     StateVersion,
+    from_db_time,
+    heartbeat_id,
     heartbeats,
     operational_state,
     to_db_time,
@@ -78,6 +79,8 @@ class CleanupResult:
     commits_after: int
     bytes_before: int
     bytes_after: int
+    heartbeats_thinned: int = 0
+    """Beats inside the window removed by thinning (``heartbeat_full_hours``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,21 +215,23 @@ class Operational(StateReader):
         check_optional_int(cycle, "cycle", minimum=None)
         beat = Heartbeat(agent, dt.datetime.now(dt.UTC), document, cycle)
         row = {
-            "id": uuid.uuid4().hex,
+            "id": heartbeat_id(beat.timestamp),
             "agent": agent,
             "timestamp": to_db_time(beat.timestamp),
             "status": document,
             "cycle_number": cycle,
         }
         self._engine.write(lambda conn: conn.execute(heartbeats.insert(), [row]))
-        self._wrote(1)
+        self._wrote(1, versioned=False)
         return beat
 
     # --- snapshots and forensics ---------------------------------------------
-    def _wrote(self, count: int) -> None:
+    def _wrote(self, count: int, *, versioned: bool = True) -> None:
         with self._lock:
-            self._writes_since_checkpoint += count
             self._writes_since_gc += count
+            if not versioned:  # heartbeats: never committed, so nothing to snapshot
+                return
+            self._writes_since_checkpoint += count
             due_writes = self.settings.checkpoint_every_writes
             due_seconds = self.settings.checkpoint_every_seconds
             due = (due_writes and self._writes_since_checkpoint >= due_writes) or (
@@ -279,9 +284,12 @@ class Operational(StateReader):
         moment = parse_when(when)
         if isinstance(moment, dt.datetime):
             commit = self._engine.resolve_time(moment)
+            at = moment
         else:
             commit = self._engine.resolve_revision(moment)
-        return OpsView(self._engine, commit, stale_after=self.stale_after)
+            made = self._engine.log(commit, limit=1)[0]
+            at = made.time or made.date
+        return OpsView(self._engine, commit, stale_after=self.stale_after, moment=at)
 
     def history(self, id: str) -> list[StateVersion]:
         """Every snapshot of one record, newest first; NotFound if no snapshot holds it."""
@@ -344,8 +352,11 @@ class Operational(StateReader):
                 )
                 for _, col in targets
             ]
+        thin_end = _thin_end(moment, self.settings)
         commits_before, bytes_before = engine.commit_count(), engine.size_bytes()
         if dry_run:
+            with engine.read() as conn:
+                thinned = len(_thinning(conn, cutoff, thin_end, self.settings))
             return CleanupResult(
                 cutoff,
                 True,
@@ -355,6 +366,7 @@ class Operational(StateReader):
                 commits_before,
                 bytes_before,
                 bytes_before,
+                thinned,
             )
         total = sum(expired)
         done = 0
@@ -370,6 +382,7 @@ class Operational(StateReader):
                 report("delete", done, total)
                 if deleted < size:
                     break
+        thinned = self._thin(cutoff, thin_end, size, report)
         self.checkpoint(f"ops cleanup: deleted rows older than {cutoff:%Y-%m-%d %H:%M:%S}")
         report("squash", 0, 1)
         engine.squash_before(cutoff)
@@ -386,7 +399,22 @@ class Operational(StateReader):
             engine.commit_count(),
             bytes_before,
             engine.size_bytes(),
+            thinned,
         )
+
+    def _thin(
+        self, cutoff: dt.datetime, thin_end: dt.datetime | None, size: int, report: Progress
+    ) -> int:
+        """Thin the heartbeats older than the full tier, a batch of ids per transaction."""
+        with self._engine.read() as conn:
+            doomed = _thinning(conn, cutoff, thin_end, self.settings)
+        report("thin", 0, len(doomed))
+        for start in range(0, len(doomed), size):
+            batch = doomed[start : start + size]
+            self._engine.write(functools.partial(_delete_ids, ids=batch))
+            self._wrote(len(batch), versioned=False)
+            report("thin", start + len(batch), len(doomed))
+        return len(doomed)
 
     def close(self) -> None:
         """Snapshot what this process wrote since the last snapshot, unless snapshots are
@@ -413,3 +441,46 @@ def _delete_batch(
     if batch:
         conn.execute(sa.delete(table).where(key.in_(batch)))
     return len(batch)
+
+
+def _delete_ids(conn: sa.Connection, *, ids: list[str]) -> None:
+    conn.execute(sa.delete(heartbeats).where(heartbeats.c.id.in_(ids)))
+
+
+def _thin_end(moment: dt.datetime, settings: Settings) -> dt.datetime | None:
+    """Where the full tier starts, rounded down to a whole thinning interval (so an
+    interval is thinned once, when all of it aged out); None: thinning is off."""
+    interval = settings.heartbeat_thin_seconds
+    if not interval:
+        return None
+    try:
+        edge = moment - dt.timedelta(hours=settings.heartbeat_full_hours)
+    except OverflowError:
+        return None
+    seconds = edge.timestamp()
+    return dt.datetime.fromtimestamp(seconds - seconds % interval, dt.UTC)
+
+
+def _thinning(
+    conn: sa.Connection, cutoff: dt.datetime, thin_end: dt.datetime | None, settings: Settings
+) -> list[str]:
+    """Ids of the beats thinning removes: in [cutoff, thin_end), all but the newest of each
+    agent in each ``heartbeat_thin_seconds`` interval (aligned to the epoch)."""
+    if thin_end is None or thin_end <= cutoff:
+        return []
+    interval = settings.heartbeat_thin_seconds
+    query = (
+        sa.select(heartbeats.c.id, heartbeats.c.agent, heartbeats.c.timestamp)
+        .where(heartbeats.c.timestamp >= to_db_time(cutoff))
+        .where(heartbeats.c.timestamp < to_db_time(thin_end))
+        .order_by(heartbeats.c.agent, heartbeats.c.timestamp.desc(), heartbeats.c.id.desc())
+    )
+    doomed: list[str] = []
+    seen: set[tuple[str, int]] = set()
+    for key, agent, stamp in conn.execute(query):
+        bucket = int(from_db_time(stamp).timestamp() // interval)
+        if (agent, bucket) in seen:
+            doomed.append(key)
+        else:
+            seen.add((agent, bucket))
+    return doomed

@@ -6,6 +6,7 @@ import builtins
 import dataclasses
 import datetime as dt
 import json
+import secrets
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
@@ -39,10 +40,13 @@ operational_state = sa.Table(
     sa.Column("updated_at", sa.DateTime(), nullable=False),
 )
 
+HEARTBEAT_TABLE = "heartbeat_log"
+"""Listed in ``dolt_ignore``: never committed, so beats cost no history (see heartbeats)."""
+
 heartbeats = sa.Table(
-    "heartbeats",
+    HEARTBEAT_TABLE,
     metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("id", sa.String(24), primary_key=True),
     sa.Column("agent", sa.String(255), nullable=False),
     sa.Column("timestamp", sa.DateTime(), nullable=False),
     sa.Column("status", sa.JSON(), nullable=False),
@@ -66,6 +70,15 @@ def from_db_time(value: Any) -> dt.datetime:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     return utc(value)
+
+
+def heartbeat_id(moment: dt.datetime) -> str:
+    """A key that sorts by time: 14 hex digits of microseconds since 1970, 10 random.
+
+    Each beat's insert then lands at the end of the table's tree instead of
+    on a random leaf (random uuid4 keys dirtied a leaf per row)."""
+    micros = int(utc(moment).timestamp() * 1_000_000)
+    return f"{max(micros, 0):014x}{secrets.token_hex(5)}"
 
 
 def _json(value: Any) -> dict[str, Any]:
@@ -138,15 +151,35 @@ class AgentHealth:
 class StateReader:
     """Queries over the operational tables at one point: live, or a past commit."""
 
-    def __init__(self, engine: Engine, revision: str | None, *, stale_after: float) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        revision: str | None,
+        *,
+        stale_after: float,
+        moment: dt.datetime | None = None,
+    ) -> None:
         self._engine = engine
         self.revision = revision
         """The commit this reader sees, or None for the live state."""
+        self.moment = moment
+        """The time this reader stands for (None: now). Heartbeats are never committed:
+        a past view answers them from the live log, by their own timestamps."""
         self.stale_after = stale_after
         """Default seconds without a heartbeat before an agent counts as stale."""
 
     def _read(self) -> AbstractContextManager[sa.Connection]:
         return self._engine.read(self.revision)
+
+    def _beats(self) -> sa.Table | sa.Subquery:
+        """The heartbeats this reader can see: all of them live, those up to its moment."""
+        if self.moment is None:
+            return heartbeats
+        return (
+            sa.select(heartbeats)
+            .where(heartbeats.c.timestamp <= to_db_time(self.moment))
+            .subquery(HEARTBEAT_TABLE)
+        )
 
     def get(self, id: str) -> AgentState:
         """One record; NotFound when there is none."""
@@ -198,16 +231,18 @@ class StateReader:
             return [AgentState.from_row(r) for r in conn.execute(query).mappings().all()]
 
     def heartbeats(self, agent: str, *, limit: int = 100) -> builtins.list[Heartbeat]:
-        """An agent's heartbeats, newest first."""
+        """An agent's heartbeats, newest first (in a past view: those made by its moment)."""
         check_id(agent, "agent")
         check_limit(limit)
         query = (
             sa.select(heartbeats)
             .where(heartbeats.c.agent == agent)
-            .order_by(heartbeats.c.timestamp.desc())
+            .order_by(heartbeats.c.timestamp.desc(), heartbeats.c.id.desc())
             .limit(limit)
         )
-        with self._read() as conn:
+        if self.moment is not None:
+            query = query.where(heartbeats.c.timestamp <= to_db_time(self.moment))
+        with self._engine.read() as conn:
             return [Heartbeat.from_row(r) for r in conn.execute(query).mappings().all()]
 
     def agents(
@@ -217,23 +252,22 @@ class StateReader:
         threshold = check_number(
             self.stale_after if stale_after is None else stale_after, "stale_after"
         )
-        now = check_optional_datetime(now, "now") or dt.datetime.now(dt.UTC)
+        now = check_optional_datetime(now, "now") or self.moment or dt.datetime.now(dt.UTC)
+        log = self._beats()
         latest = (
-            sa.select(heartbeats.c.agent, sa.func.max(heartbeats.c.timestamp).label("last"))
-            .group_by(heartbeats.c.agent)
+            sa.select(log.c.agent, sa.func.max(log.c.timestamp).label("last"))
+            .group_by(log.c.agent)
             .subquery()
         )
         query = (
-            sa.select(heartbeats)
+            sa.select(log)
             .join(
                 latest,
-                sa.and_(
-                    heartbeats.c.agent == latest.c.agent, heartbeats.c.timestamp == latest.c["last"]
-                ),
+                sa.and_(log.c.agent == latest.c.agent, log.c.timestamp == latest.c["last"]),
             )
-            .order_by(heartbeats.c.agent)
+            .order_by(log.c.agent)
         )
-        with self._read() as conn:
+        with self._engine.read() as conn:
             beats = [Heartbeat.from_row(r) for r in conn.execute(query).mappings().all()]
         result: dict[str, AgentHealth] = {}
         for beat in beats:

@@ -663,7 +663,15 @@ class DoltliteEngine:
         rows = self._query("SELECT dirty FROM dolt_branches WHERE name = ?", [branch or MAIN])
         if not rows:
             raise NotFound("branch", branch or MAIN)
-        return bool(rows[0][0])
+        if not rows[0][0]:
+            return False
+
+        # Dolt also calls a branch dirty for changes to dolt_ignore'd tables (the heartbeat
+        # log), which no commit records: what a commit would record is what dolt_status lists
+        def pending(conn: sa.Connection) -> bool:
+            return bool(conn.exec_driver_sql("SELECT count(*) FROM dolt_status").scalar())
+
+        return self._run(pending, branch, begin=False, what="dolt_status")
 
     def resolve_revision(self, revision: str) -> str:
         if revision in self._known_commits:  # a commit hash names itself while it exists

@@ -89,7 +89,7 @@ def test_heartbeat_agents_cleanup_status(run) -> None:  # type: ignore[no-untype
     done = as_json(run("ops", "cleanup", "--retention-days", "30", "--json"))
     assert done["bytes_after"] > 0
     planes = {p["plane"]: p for p in as_json(run("status", "--json"))}
-    assert planes["ops"]["commits"] >= 2 and planes["ops"]["schema_version"] == "ops_0001"
+    assert planes["ops"]["commits"] >= 2 and planes["ops"]["schema_version"] == "ops_0002"
     assert "ops" in run("status").output
 
 
