@@ -80,6 +80,10 @@ class Settings:
     many seconds is stopped with QueryTimeout (0: no limit)."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.data_dir, str | os.PathLike) and not isinstance(self.data_dir, Path):
+            object.__setattr__(self, "data_dir", Path(self.data_dir))  # frozen: set once here
+        if not isinstance(self.data_dir, Path):
+            raise ConfigError(f"setting data_dir must be a path, got {self.data_dir!r}")
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:

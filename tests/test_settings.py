@@ -49,3 +49,9 @@ def test_passwords_are_masked() -> None:
     )
     settings = Settings.load({"url": "mysql+pymysql://u:pw@h/db"}, env={})
     assert "pw" not in settings.display()["url"]
+
+
+def test_data_dir_given_as_text_is_a_path(tmp_path: Path) -> None:
+    assert Settings(data_dir=str(tmp_path)).data_dir == tmp_path  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="data_dir"):
+        Settings(data_dir=42)  # type: ignore[arg-type]
