@@ -32,6 +32,7 @@ from doltplane.errors import (
     RemoteRejected,
     UnsupportedOperation,
 )
+from doltplane.processes import process_alive
 from doltplane.remote_registry import (
     RESTORE_MARKER,
     Registry,
@@ -308,14 +309,9 @@ def resolve_source(data_dir: Path, name_or_url: str) -> tuple[str, str]:
 def _owner_alive(marker: Path) -> bool:
     try:
         pid = int(json.loads(marker.read_text(encoding="utf-8"))["pid"])
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's live process
     except (OSError, ValueError, KeyError, TypeError):
         return False  # unreadable marker: a restore killed while writing it
-    return True
+    return process_alive(pid)
 
 
 def _clear_leftovers(into: Path) -> None:

@@ -48,6 +48,7 @@ from doltplane.errors import (
     RemoteUnreachable,
     UnsupportedOperation,
 )
+from doltplane.processes import process_alive
 from doltplane.store import trailers
 from doltplane.store.base import (
     MAIN,
@@ -1390,7 +1391,7 @@ class DoltliteEngine:
         local.parent.mkdir(parents=True, exist_ok=True)
         for leftover in local.parent.glob(f".{local.name}.pushing-*"):
             pid = leftover.name.split("-")[1] if leftover.name.count("-") >= 2 else ""
-            if not _process_alive(pid):
+            if not (pid.isdigit() and process_alive(int(pid))):
                 leftover.unlink(missing_ok=True)
         staging = local.parent / f".{local.name}.pushing-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         try:
@@ -1440,18 +1441,6 @@ def _file_remote_path(url: str) -> Path | None:
     """The local file a ``file://`` remote URL names (None for other schemes)."""
     parts = urlsplit(url)
     return Path(unquote(parts.path)) if parts.scheme == "file" else None
-
-
-def _process_alive(pid: str) -> bool:
-    if not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def _remote_error(exc: BaseException, remote: str, ref: str = "") -> DoltplaneError:

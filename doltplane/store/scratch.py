@@ -19,6 +19,8 @@ import secrets
 import socket
 import time
 
+from doltplane.processes import process_alive
+
 SQUASH_PREFIX = "doltplane-squash-"
 """History rewrites of ``squash_before`` (operational cleanup)."""
 PREVIEW_PREFIX = "doltplane-tmp/"
@@ -68,20 +70,6 @@ def owner_of(name: str) -> Owner | None:
     return Owner(match["host"], int(match["pid"]), float(match["created"]))
 
 
-def _process_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    except OSError:
-        return False
-    return True
-
-
 def _process_started(pid: int) -> float | None:
     """Unix time process ``pid`` started (Linux ``/proc``); None where that is unknown."""
     try:
@@ -108,7 +96,7 @@ def is_leftover(name: str, *, now: float | None = None) -> bool:
         return True
     if owner.host != this_host():
         return False
-    if not _process_alive(owner.pid):
+    if not process_alive(owner.pid):
         return True
     # a live process with that id that started after the name was made reuses the id
     started = _process_started(owner.pid)
