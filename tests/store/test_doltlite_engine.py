@@ -15,27 +15,7 @@ from doltplane.config import Settings
 from doltplane.errors import DoltplaneError, EngineError, InvalidBranchName, InvalidRevision
 from doltplane.store.doltlite import DoltliteEngine
 
-
-@pytest.fixture
-def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
-    eng = DoltliteEngine(tmp_path / "t.db", Settings.load({"data_dir": tmp_path}, env={}))
-    eng.write(lambda c: c.exec_driver_sql("CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER)"))
-    eng.commit("create t")
-    yield eng
-    eng.close()
-
-
-def put(engine: DoltliteEngine, branch: str | None, **rows: int) -> None:
-    def run(conn: sa.Connection) -> None:
-        for key, value in rows.items():
-            conn.exec_driver_sql("INSERT OR REPLACE INTO t VALUES (?, ?)", (key, value))
-
-    engine.write(run, branch=branch)
-
-
-def rows(engine: DoltliteEngine, revision: str | None = None) -> dict[str, int]:
-    with engine.read(revision) as conn:
-        return dict(conn.exec_driver_sql("SELECT id, v FROM t").fetchall())  # type: ignore[arg-type]
+from .conftest import put, rows
 
 
 def test_driver_errors_never_escape(engine: DoltliteEngine) -> None:

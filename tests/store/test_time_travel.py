@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from doltplane.config import Settings
 from doltplane.errors import InvalidRevision
@@ -17,27 +14,7 @@ from doltplane.store import trailers
 from doltplane.store.doltlite import DoltliteEngine
 from doltplane.store.loader import sqlite_module
 
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[DoltliteEngine]:
-    eng = DoltliteEngine(tmp_path / "t.db", Settings.load({"data_dir": tmp_path}, env={}))
-    eng.write(lambda c: c.exec_driver_sql("CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER)"))
-    eng.commit("create t")
-    yield eng
-    eng.close()
-
-
-def put(engine: DoltliteEngine, branch: str | None = None, **rows: int) -> None:
-    def run(conn: sa.Connection) -> None:
-        for key, value in rows.items():
-            conn.exec_driver_sql("INSERT OR REPLACE INTO t VALUES (?, ?)", (key, value))
-
-    engine.write(run, branch=branch)
-
-
-def rows(engine: DoltliteEngine, revision: str | None = None) -> dict[str, int]:
-    with engine.read(revision) as conn:
-        return {str(k): int(v) for k, v in conn.exec_driver_sql("SELECT id, v FROM t")}
+from .conftest import put, rows
 
 
 def raw_commit(engine: DoltliteEngine, message: str, **values: int) -> str:
