@@ -369,6 +369,9 @@ def export_command(format_: str, output: str | None) -> None:
     try:
         with _progress(False) as progress, open(fd, "w", encoding="utf-8") as handle:
             result = dp.ledger.export_jsonl(handle, format=format_, progress=progress)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(partial, 0o666 & ~umask)  # mkstemp makes 0600; an export is an ordinary file
         os.replace(partial, output)
     except BaseException:
         Path(partial).unlink(missing_ok=True)
