@@ -107,7 +107,7 @@ class CatalogInvalid(InvalidInput):
 class RulesInvalid(InvalidDocument):
     """An alert rules file that cannot be used, as ``path:line: message``."""
 
-    hint = "fix the file (`doltplane alerts check FILE` validates it)"
+    hint = "fix the file, then `doltplane alerts check FILE` validates it"
 
 
 class QueryTimeout(InvalidInput):

@@ -180,7 +180,7 @@ def parse_rules(text: str, where: str = RULES_FILE) -> list[Rule]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        problem = exc.problem or exc.context or "malformed YAML"
+        problem = " ".join((exc.problem or exc.context or "malformed YAML").split())
         raise RulesInvalid(f"{where}:{line}: malformed YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise RulesInvalid(f"{where}:1: malformed YAML: {exc}") from None
@@ -198,8 +198,10 @@ def _scalar(node: yaml.Node) -> Any:
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
+    except yaml.MarkedYAMLError as exc:
+        raise _fail(node, f"bad value: {' '.join(str(exc.problem).split())}") from None
     except yaml.YAMLError as exc:
-        raise _fail(node, f"bad value: {exc}") from None
+        raise _fail(node, f"bad value: {' '.join(str(exc).split())}") from None
     finally:
         loader.dispose()
 

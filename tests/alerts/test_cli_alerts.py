@@ -112,7 +112,9 @@ def test_check_and_export(home: Path, tmp_path: Path) -> None:
     code, out, _ = run(home, "alerts", "check")
     assert code == 0 and "3 rule(s) valid" in out
     bad = tmp_path / "bad.yaml"
-    bad.write_text("rules:\n  - name: x\n    observe: nope\n")
+    bad.write_text(
+        "rules:\n  - name: x\n    observe: nope\n    above: 1\n    severity: info\n    summary: s\n"
+    )
     code, _, err = run(home, "alerts", "check", str(bad))
     assert code == 3
     assert err.startswith(f"error: {bad}:3: ")
