@@ -23,6 +23,7 @@ The tree (the CLI exit code of each class in brackets)::
     ├── ConfigError                    [8]  a setting or doltplane.toml is wrong
     ├── MigrationError                 [9]  schema migrations failed or are inconsistent
     ├── VerifyMismatch                 [12] a comparison found differences (verify --compare)
+    ├── DoctorFoundProblems            [13] `doltplane doctor` found something wrong
     ├── FederationError                [10] the federation repository or git failed
     │   ├── GitUnavailable                  no git, or too old
     │   ├── GitCommandError                 a git command failed (carries its stderr)
@@ -206,6 +207,12 @@ class VerifyMismatch(DoltplaneError):
     """The ledger and the file compared differ (the counts are in the message)."""
 
     exit_code = 12
+
+
+class DoctorFoundProblems(DoltplaneError):
+    """``doltplane doctor`` reported warnings or errors (each with its own hint)."""
+
+    exit_code = 13
 
 
 class FederationError(DoltplaneError):
