@@ -3,6 +3,7 @@ made for real is reported with its fix."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -203,24 +204,20 @@ def test_a_broken_settings_file_is_a_finding(home: Path) -> None:
     assert "retention_days" in found["settings"].detail
 
 
-class unwritable:  # noqa: N801  (a context manager named for what it makes)
-    """Make ``path`` unwritable for real: chmod for a normal user; root ignores modes,
-    so for root the directory is made immutable (chattr +i)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.immutable = False
-
-    def __enter__(self) -> None:
-        self.path.chmod(0o500)
-        if os.access(self.path, os.W_OK) and os.geteuid() == 0:
-            done = subprocess.run(["chattr", "+i", str(self.path)], capture_output=True)
+@contextlib.contextmanager
+def unwritable(path: Path) -> Iterator[None]:
+    """Make ``path`` unwritable for real: chmod for a normal user; root ignores modes, so
+    for root the directory is made immutable (chattr +i)."""
+    path.chmod(0o500)
+    immutable = False
+    try:
+        if os.access(path, os.W_OK) and os.geteuid() == 0:
+            done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False)
             if done.returncode != 0:
-                self.path.chmod(0o755)
                 pytest.skip(f"root here cannot make a folder unwritable: {done.stderr!r}")
-            self.immutable = True
-
-    def __exit__(self, *exc: object) -> None:
-        if self.immutable:
-            subprocess.run(["chattr", "-i", str(self.path)], check=True)
-        self.path.chmod(0o755)
+            immutable = True
+        yield
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        path.chmod(0o755)
