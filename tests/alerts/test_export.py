@@ -18,12 +18,15 @@ def test_the_default_rules_export_with_the_metric_names() -> None:
     rules = {r["alert"]: r for r in group["rules"]}
     assert set(rules) == {"query_latency_high", "storage_growth_high", "server_down"}
     latency = rules["query_latency_high"]
-    assert latency["expr"] == "doltplane_query_latency_avg_seconds > 0.1"
+    assert latency["expr"] == (
+        "sum(rate(doltplane_query_latency_seconds_sum[5m]))"
+        " / sum(rate(doltplane_query_latency_seconds_count[5m])) > 0.1"
+    )
     assert latency["for"] == "5m"
     assert latency["labels"] == {"severity": "warning"}
     assert "100 ms" in latency["annotations"]["summary"]
     growth = rules["storage_growth_high"]
-    assert growth["expr"] == "doltplane_storage_growth_bytes_24h > 200000000"
+    assert growth["expr"] == "sum(doltplane_storage_growth_bytes_24h) > 200000000"
     assert "for" not in growth
     assert "retention" in growth["annotations"]["description"]
     server = rules["server_down"]
@@ -34,8 +37,9 @@ def test_the_default_rules_export_with_the_metric_names() -> None:
 
 
 def test_every_observation_maps_to_a_doltplane_metric() -> None:
-    for name, observation in OBSERVATIONS.items():
-        assert observation.metric == f"doltplane_{name}"
+    for observation in OBSERVATIONS.values():
+        assert observation.metric.startswith("doltplane_")
+        assert observation.metric in observation.promql
 
 
 def test_an_edited_rule_exports_its_own_values() -> None:
@@ -51,7 +55,7 @@ def test_an_edited_rule_exports_its_own_values() -> None:
     (rule,) = yaml.safe_load(export_prometheus_rules(rules))["groups"][0]["rules"]
     assert rule == {
         "alert": "tiny",
-        "expr": "doltplane_query_latency_avg_seconds > 0.25",
+        "expr": OBSERVATIONS["query_latency_avg_seconds"].promql + " > 0.25",
         "for": "1h30m",
         "labels": {"severity": "critical"},
         "annotations": {"summary": 'quotes: "and" colons'},
@@ -68,3 +72,17 @@ def test_prometheus_durations(seconds: float, text: str) -> None:
 def test_no_rules_export_an_empty_group(tmp_path: Path) -> None:
     document = yaml.safe_load(export_prometheus_rules([]))
     assert document == {"groups": [{"name": "doltplane", "rules": []}]}
+
+
+def test_the_exported_metrics_are_the_ones_the_service_serves() -> None:
+    """Runs once the service (issue 11 §1-2) is merged: every metric an exported rule
+    reads is a family on the service's /metrics."""
+    metrics = pytest.importorskip("doltplane.service.metrics")
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    served = metrics.ServiceMetrics(server_engine=True)
+    text = generate_latest(served.registry).decode()
+    families = {f.name for f in text_string_to_metric_families(text)}
+    for observation in OBSERVATIONS.values():
+        assert observation.metric in families, observation.metric
