@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from doltplane.alerts import ensure_rules_file, load_rules, rules_path
+from doltplane.alerts import ensure_rules_file, load_rules, parse_rules, rules_path
 from doltplane.alerts.defaults import DEFAULT_RULES_TEXT
 from doltplane.errors import InvalidInput, NotFound, RulesInvalid
 
@@ -188,3 +188,12 @@ def test_unreadable_files(tmp_path: Path) -> None:
 def test_python_tags_are_not_constructed(tmp_path: Path) -> None:
     path = write(tmp_path, RULE.replace("summary: slow", "summary: !!python/name:os.system"))
     assert refused(path).startswith(f"{path}:6: ")
+
+
+def test_the_example_in_the_docs_is_a_valid_rules_file() -> None:
+    page = Path(__file__).parents[2] / "docs" / "alerts.md"
+    text = page.read_text(encoding="utf-8")
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (rule,) = parse_rules(example, str(page))
+    assert [a.kind for a in rule.actions] == ["log", "webhook", "command", "restart_server"]
+    assert rule.repeat_seconds == 3600
