@@ -147,3 +147,19 @@ def test_a_corrupt_state_file_is_one_line(home: Path) -> None:
     state_path(home).write_text("{not json")
     code, _, err = run(home, "alerts")
     assert code == 3 and "not readable service state" in err
+
+
+def test_lock_files_a_stopped_or_remote_service_leaves(home: Path) -> None:
+    from doltplane.alerts import read_lock
+
+    path = lock_path(home)
+    path.parent.mkdir()
+    path.write_text("")  # a service that stopped cleanly empties it
+    lock = read_lock(home)
+    assert lock is not None and not lock.running and not lock.stale
+    path.write_text(json.dumps({"pid": 1234, "host": "another-host.example"}))
+    lock = read_lock(home)
+    assert lock is not None and lock.running and not lock.stale  # cannot be checked: running
+    path.write_text(json.dumps({"pid": 999_999_999, "host": socket.gethostname()}))
+    lock = read_lock(home)
+    assert lock is not None and not lock.running and lock.stale

@@ -234,3 +234,11 @@ def test_a_command_is_bounded_in_time_and_failures_are_logged(tmp_path: Path) ->
     assert any("killed after 0.3 s" in line for line in lines)
     assert any("exited 1: boom" in line for line in lines)
     assert any("could not start" in line for line in lines)
+
+
+def test_without_a_log_action_only_the_other_actions_report() -> None:
+    lines: list[str] = []
+    text = rules("      - restart_server\n").replace("for: 5m", "for: 0s")
+    evaluator = Evaluator(parse_rules(text), log=lines.append)
+    evaluator.evaluate({LATENCY: 0.5}, 0)
+    assert lines == ["alert slow: restart_server skipped: this service supervises no server"]
