@@ -80,26 +80,31 @@ def run_doctor(
     """Every check, in order; a check that itself fails is reported as an error."""
     moment = now or dt.datetime.now(dt.UTC)
     checks: list[Check] = list(first) or [Check("settings", "ok", "settings load")]
-    steps: list[Callable[[], list[Check]]] = [
-        _python,
-        _libraries,
-        lambda: _dolt(settings),
-        _git,
-        lambda: _data_dir(settings),
-        lambda: _planes(settings, moment),
-        lambda: _service(settings),
+    steps: list[tuple[str, Callable[[], list[Check]]]] = [
+        ("python", _python),
+        ("libraries", _libraries),
+        ("dolt", lambda: _dolt(settings)),
+        ("git", _git),
+        ("data_dir", lambda: _data_dir(settings)),
+        ("planes", lambda: _planes(settings, moment)),
+        ("service", lambda: _service(settings)),
     ]
-    for step in steps:
+    for name, step in steps:
         try:
             checks += step()
         except DoltplaneError as exc:
-            checks.append(Check(_name_of(step), "error", exc.message, exc.hint))
+            checks.append(Check(name, "error", exc.message, exc.hint))
+        except Exception as exc:  # a diagnosis goes on past a check it cannot make
+            checks.append(
+                Check(
+                    name,
+                    "error",
+                    f"the check itself failed: {type(exc).__name__}: {exc}",
+                    "report it as a doltplane bug, with this message",
+                )
+            )
     engine = "server" if settings.url is not None else "embedded"
     return DoctorReport(str(settings.data_dir), engine, checks)
-
-
-def _name_of(step: Callable[[], list[Check]]) -> str:
-    return getattr(step, "__name__", "check").strip("_<>") or "check"
 
 
 # --- versions ---------------------------------------------------------------------------
@@ -118,7 +123,11 @@ def _requirements() -> dict[str, str]:
     from packaging.requirements import Requirement
 
     out: dict[str, str] = {}
-    for text in importlib.metadata.requires("doltplane") or []:
+    try:
+        declared = importlib.metadata.requires("doltplane") or []
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree
+        declared = []
+    for text in declared:
         requirement = Requirement(text)
         if requirement.marker is None:
             out[requirement.name.lower()] = str(requirement.specifier)

@@ -221,3 +221,12 @@ def unwritable(path: Path) -> Iterator[None]:
         if immutable:
             subprocess.run(["chattr", "-i", str(path)], check=True)
         path.chmod(0o755)
+
+
+def test_a_plane_file_that_is_not_dolt_is_reported(home: Path) -> None:
+    (home / "ops.db").write_bytes(b"SQLite format 3\x00" + bytes(4080))
+    found = problems(home)
+    assert set(found) == {"ops plane"}
+    assert "not a Dolt database" in found["ops plane"].detail
+    assert found["ops plane"].hint
+    assert checks(home)["agent branches"].status == "ok"  # the other plane is still checked
