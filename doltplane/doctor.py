@@ -434,6 +434,9 @@ def _storage(settings: Settings, conn: sa.Connection, now: dt.datetime) -> Check
     size = (settings.data_dir / "ops.db").stat().st_size if settings.url is None else None
     shown = f"{size / 1e6:,.1f} MB, " if size is not None else ""
     detail = f"{shown}{live:,} live rows, retention {settings.retention_days:g} days"
+    growth = _growth_24h(settings)
+    if growth is not None:
+        detail += f", grew {growth / 1e6:,.1f} MB in 24 h"
     # a squash folds everything older than the cutoff into one commit (plus the root)
     if expired or old_commits > 2:
         found = []
@@ -449,6 +452,27 @@ def _storage(settings: Settings, conn: sa.Connection, now: dt.datetime) -> Check
             "run `doltplane ops cleanup`, or keep `doltplane serve` running (it cleans up hourly)",
         )
     return Check("storage", "ok", detail)
+
+
+def _growth_24h(settings: Settings) -> float | None:
+    """The day's growth the service last measured (None: no service state, or no rule on
+    it): the number the storage_growth_high alert watches."""
+    from doltplane.alerts import read_service_state
+
+    try:
+        state = read_service_state(settings.data_dir)
+    except DoltplaneError:
+        return None
+    if state is None:
+        return None
+    return next(
+        (
+            a.value
+            for a in state.alerts.values()
+            if a.observe == "storage_growth_bytes_24h" and a.value is not None
+        ),
+        None,
+    )
 
 
 # --- the service ------------------------------------------------------------------------

@@ -129,13 +129,16 @@ def test_a_firing_alert_is_reported(home: Path) -> None:
     path.parent.mkdir()
     firing = AlertState("server_down", "firing", "critical", 0.0, 100.0, "server down")
     calm = AlertState("query_latency_high", "ok", "warning", 0.01, 100.0, "slow")
+    growth = AlertState(
+        "storage_growth_high", "ok", "warning", 12e6, 1.0, "big", observe="storage_growth_bytes_24h"
+    )
     path.write_text(
         json.dumps(
             {
                 "pid": 1,
                 "updated_at": "2026-11-28T00:00:00Z",
                 "jobs": {},
-                "alerts": {a.name: a.to_json() for a in (firing, calm)},
+                "alerts": {a.name: a.to_json() for a in (firing, calm, growth)},
             }
         )
     )
@@ -145,6 +148,7 @@ def test_a_firing_alert_is_reported(home: Path) -> None:
     assert check.status == "error" and "firing (critical)" in check.detail
     assert "stopped service" in check.detail  # no lock held: the state may be old
     assert "docs/alerts.md" in (check.hint or "")
+    assert "grew 12.0 MB in 24 h" in checks(home)["storage"].detail
 
 
 def test_a_scratch_branch_leftover_is_reported(home: Path) -> None:
