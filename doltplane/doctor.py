@@ -241,6 +241,8 @@ def _git() -> list[Check]:
 def _data_dir(settings: Settings) -> list[Check]:
     where = settings.data_dir
     if not where.exists():
+        if settings.url is not None:  # the databases live on the server
+            return [Check("data_dir", "info", f"{where} does not exist (server engine)")]
         return [Check("data_dir", "error", f"{where} does not exist", "run `doltplane init`")]
     if not where.is_dir():
         return [
