@@ -297,9 +297,15 @@ def _can_create(where: Path) -> bool:
 def _read_only(settings: Settings, plane: str) -> Iterator[sa.Connection | None]:
     """A read-only connection to ``plane`` (None: not created yet) that tidies nothing."""
     if settings.url is not None:
+        import inspect
+
         from doltplane.store import open_engine
 
-        plane_engine = open_engine(settings, plane)
+        # the server engine creates a missing database unless told not to: the doctor
+        # must not (an engine without the option has no server databases to create)
+        opener: Any = open_engine
+        options = {"create": False} if "create" in inspect.signature(opener).parameters else {}
+        plane_engine = opener(settings, plane, **options)
         try:
             with plane_engine.read() as conn:
                 yield conn
