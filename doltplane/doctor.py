@@ -82,7 +82,7 @@ def run_doctor(
     checks: list[Check] = list(first) or [Check("settings", "ok", "settings load")]
     steps: list[tuple[str, Callable[[], list[Check]]]] = [
         ("python", _python),
-        ("libraries", _libraries),
+        ("libraries", lambda: _libraries(settings)),
         ("dolt", lambda: _dolt(settings)),
         ("git", _git),
         ("data_dir", lambda: _data_dir(settings)),
@@ -134,16 +134,18 @@ def _requirements() -> dict[str, str]:
     return out
 
 
-def _libraries() -> list[Check]:
+def _libraries(settings: Settings) -> list[Check]:
     from packaging.specifiers import SpecifierSet
 
     wanted = _requirements()
     found, wrong = [], []
-    for name in LIBRARIES:
+    names = [*LIBRARIES, *(("PyMySQL",) if settings.url is not None else ())]
+    for name in names:
         try:
             version = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
-            wrong.append(f"{name} is not installed")
+            extra = " (pip install 'doltplane[server]')" if name == "PyMySQL" else ""
+            wrong.append(f"{name} is not installed{extra}")
             continue
         spec = wanted.get(name.lower(), "")
         if spec and not SpecifierSet(spec).contains(version, prereleases=True):
