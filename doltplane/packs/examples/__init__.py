@@ -1,0 +1,1 @@
+"""The example packs shipped with doltplane (registered through the doltplane.packs entry points)."""

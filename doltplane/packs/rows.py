@@ -1,0 +1,136 @@
+"""Rows of pack tables: key handling, value decoding, the one upsert and the one place
+that turns database constraint errors into typed doltplane errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from doltplane.errors import (
+    CheckViolation,
+    ConstraintViolation,
+    ForeignKeyViolation,
+    InvalidInput,
+    UniqueViolation,
+)
+
+T = TypeVar("T")
+
+
+def utc_now() -> dt.datetime:
+    """Stored times are naive UTC, the form both engines keep."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def new_key() -> str:
+    """A text key that sorts by creation time (inserts land at the end of Dolt's tree)."""
+    return f"{time.time_ns() // 1000:014x}{secrets.token_hex(5)}"
+
+
+def key_of(table: sa.Table, key: object) -> dict[str, Any]:
+    """A primary key as ``{column: value}``; a bare value for a one-column key."""
+    columns = [c.name for c in table.primary_key.columns]
+    if isinstance(key, Mapping):
+        missing = [c for c in columns if c not in key]
+        extra = [c for c in key if c not in columns]
+        if missing or extra:
+            raise InvalidInput(
+                f"{table.name}: the key is {', '.join(columns)}"
+                + (f"; missing {', '.join(missing)}" if missing else "")
+                + (f"; not key columns: {', '.join(map(str, extra))}" if extra else "")
+            )
+        return {c: key[c] for c in columns}
+    if len(columns) != 1:
+        raise InvalidInput(f"{table.name}: the key has columns {', '.join(columns)}: pass a dict")
+    return {columns[0]: key}
+
+
+def where_key(table: sa.Table, key: Mapping[str, Any]) -> sa.ColumnElement[bool]:
+    return sa.and_(*(table.c[name] == value for name, value in key.items()))
+
+
+def decode(table: sa.Table, row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row as Python values, also when it comes from history or diff tables, where
+    engines hand JSON and times back as text."""
+    out: dict[str, Any] = {}
+    for name, value in row.items():
+        column = table.c.get(name)
+        if column is not None and isinstance(value, str | bytes):
+            if isinstance(column.type, sa.JSON):
+                value = json.loads(value)
+            elif isinstance(column.type, sa.DateTime):
+                value = dt.datetime.fromisoformat(value.decode() if isinstance(value, bytes) else value)
+        elif column is not None and isinstance(column.type, sa.Boolean) and isinstance(value, int):
+            value = bool(value)
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        out[name] = value
+    return out
+
+
+def same(table: sa.Table, stored: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    """Whether every wanted column already holds its value (JSON compared as data)."""
+    decoded = decode(table, stored)
+    return all(decoded.get(name) == value for name, value in decode(table, wanted).items())
+
+
+def upsert(
+    conn: sa.Connection, table: sa.Table, key: Mapping[str, Any], values: Mapping[str, Any]
+) -> None:
+    """Insert or update one row by primary key, inside the caller's write transaction.
+
+    Read-then-write instead of ON CONFLICT / ON DUPLICATE KEY: the write
+    transaction already holds the engine's write lock (doltlite) or is merged
+    cell by cell at commit (Dolt server), and the same statements work on both.
+    """
+    exists = conn.execute(sa.select(sa.literal(1)).where(where_key(table, key))).first()
+    if exists is None:
+        conn.execute(table.insert().values({**values, **key}))
+    else:
+        changed = {k: v for k, v in values.items() if k not in key}
+        if changed:
+            conn.execute(table.update().where(where_key(table, key)).values(changed))
+
+
+_UNIQUE = re.compile(r"unique|duplicate", re.I)
+_CHECK = re.compile(r"check constraint", re.I)
+_FOREIGN = re.compile(r"foreign key", re.I)
+_NOT_NULL = re.compile(r"not null|cannot be null", re.I)
+
+
+@contextmanager
+def constraint_errors(table: str) -> Iterator[None]:
+    """Turn a constraint error from either engine's driver into a typed error; raised inside
+    the write transaction, it rolls the whole write back."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        text = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+        kind: type[ConstraintViolation] | None = None
+        if _FOREIGN.search(text):
+            kind = ForeignKeyViolation
+        elif _CHECK.search(text):
+            kind = CheckViolation
+        elif _UNIQUE.search(text):
+            kind = UniqueViolation
+        elif _NOT_NULL.search(text):
+            kind = ConstraintViolation
+        if kind is None:
+            raise
+        raise kind(table, text.strip(), hint="nothing was written; fix the row and retry") from None
+
+
+def guarded(table: str, fn: Callable[[sa.Connection], T]) -> Callable[[sa.Connection], T]:
+    def run(conn: sa.Connection) -> T:
+        with constraint_errors(table):
+            return fn(conn)
+
+    return run
