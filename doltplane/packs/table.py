@@ -21,6 +21,7 @@ from doltplane.packs import rows
 from doltplane.packs.installed import idempotency_table
 from doltplane.packs.model import Pack, WriteEvent
 from doltplane.store.base import Engine
+from doltplane.validation import check_id
 
 if TYPE_CHECKING:
     from doltplane.client import DataPlane
@@ -143,6 +144,7 @@ class PackTable(TableReader):
         per (scope, key); a replay returns the first result and writes nothing.
         """
         values = self._checked(row)
+        actor = "doltplane" if author is None else check_id(author, "author")
         if idempotency_key is not None and (
             not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 128
         ):
@@ -160,7 +162,7 @@ class PackTable(TableReader):
                 if earlier is not None:
                     stored = json.loads(earlier) if isinstance(earlier, str) else earlier
                     return rows.decode(self.table, stored), False
-            result = self._write(conn, values, author or "doltplane")
+            result = self._write(conn, values, actor)
             if idempotency_key is not None:
                 conn.execute(
                     idempotency_table.insert().values(
@@ -181,7 +183,9 @@ class PackTable(TableReader):
             return f"{self.pack.name}: put {self.name} {self._key_text(outcome[0])}"
 
         result, wrote = self._engine.write(
-            rows.guarded(self.name, apply), message=message, author=author
+            rows.guarded(self.name, apply),
+            message=message,
+            author=None if author is None else f"{actor} <{actor}@doltplane>",
         )
         if wrote and not ledger:
             self._dp.ops._wrote(1)  # ops writes are snapshotted at the plane's cadence
