@@ -98,9 +98,13 @@ class Pack:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
-            raise InvalidInput(f"pack name must be 1-40 lower-case letters, digits or _: {self.name!r}")
+            raise InvalidInput(
+                f"pack name must be 1-40 lower-case letters, digits or _: {self.name!r}"
+            )
         if self.plane not in ("ops", "ledger"):
-            raise InvalidInput(f"pack {self.name}: plane must be 'ops' or 'ledger', not {self.plane!r}")
+            raise InvalidInput(
+                f"pack {self.name}: plane must be 'ops' or 'ledger', not {self.plane!r}"
+            )
         if not Path(self.versions).is_dir():
             raise InvalidInput(f"pack {self.name}: no versions folder at {self.versions}")
         tables = self.metadata.tables

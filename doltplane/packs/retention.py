@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -26,6 +27,10 @@ def _expired(pack: Pack, rule: Retention, cutoff: dt.datetime) -> sa.ColumnEleme
     return clause
 
 
+def _message(what: str, deleted: int) -> str | None:
+    return f"{what} deleted {deleted} row(s)" if deleted else None
+
+
 def apply_rules(
     dp: DataPlane, engine: Engine, pack: Pack, now: dt.datetime, dry_run: bool
 ) -> list[RetentionResult]:
@@ -40,22 +45,30 @@ def apply_rules(
         try:
             cutoff = moment - dt.timedelta(days=rule.days)
         except OverflowError:
-            raise InvalidInput(f"{rule.table}: retention of {rule.days:g} days reaches before year 1") from None
+            raise InvalidInput(
+                f"{rule.table}: retention of {rule.days:g} days reaches before year 1"
+            ) from None
         table = pack.metadata.tables[rule.table]
         clause = _expired(pack, rule, cutoff)
         if dry_run:
             with engine.read() as conn:
-                count = int(conn.execute(sa.select(sa.func.count()).select_from(table).where(clause)).scalar_one())
+                count = int(
+                    conn.execute(
+                        sa.select(sa.func.count()).select_from(table).where(clause)
+                    ).scalar_one()
+                )
         else:
 
-            def delete(conn: sa.Connection, table: sa.Table = table, clause: sa.ColumnElement[bool] = clause) -> int:
+            def delete(
+                conn: sa.Connection,
+                table: sa.Table = table,
+                clause: sa.ColumnElement[bool] = clause,
+            ) -> int:
                 return int(conn.execute(table.delete().where(clause)).rowcount or 0)
 
             count = engine.write(
                 rows.guarded(rule.table, delete),
-                message=lambda n, rule=rule: (
-                    f"pack {pack.name}: retention deleted {n} {rule.table} row(s)" if n else None
-                ),
+                message=functools.partial(_message, f"pack {pack.name}: retention on {rule.table}"),
             )
         results.append(RetentionResult(pack.name, rule.table, cutoff, rule.states, count, dry_run))
     del dp

@@ -57,7 +57,7 @@ def where_key(table: sa.Table, key: Mapping[str, Any]) -> sa.ColumnElement[bool]
     return sa.and_(*(table.c[name] == value for name, value in key.items()))
 
 
-def decode(table: sa.Table, row: Mapping[str, Any]) -> dict[str, Any]:
+def decode(table: sa.Table, row: Mapping[Any, Any] | sa.RowMapping) -> dict[str, Any]:
     """A row as Python values, also when it comes from history or diff tables, where
     engines hand JSON and times back as text."""
     out: dict[str, Any] = {}
@@ -67,7 +67,9 @@ def decode(table: sa.Table, row: Mapping[str, Any]) -> dict[str, Any]:
             if isinstance(column.type, sa.JSON):
                 value = json.loads(value)
             elif isinstance(column.type, sa.DateTime):
-                value = dt.datetime.fromisoformat(value.decode() if isinstance(value, bytes) else value)
+                value = dt.datetime.fromisoformat(
+                    value.decode() if isinstance(value, bytes) else value
+                )
         elif column is not None and isinstance(column.type, sa.Boolean) and isinstance(value, int):
             value = bool(value)
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
@@ -76,7 +78,9 @@ def decode(table: sa.Table, row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def same(table: sa.Table, stored: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+def same(
+    table: sa.Table, stored: Mapping[Any, Any] | sa.RowMapping, wanted: Mapping[str, Any]
+) -> bool:
     """Whether every wanted column already holds its value (JSON compared as data)."""
     decoded = decode(table, stored)
     return all(decoded.get(name) == value for name, value in decode(table, wanted).items())

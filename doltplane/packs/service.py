@@ -86,7 +86,9 @@ class Packs:
                 sa.select(packs_table.c.name).where(packs_table.c.name == pack.name)
             ).first()
             if exists is None:
-                conn.execute(packs_table.insert().values(name=pack.name, installed_at=rows.utc_now()))
+                conn.execute(
+                    packs_table.insert().values(name=pack.name, installed_at=rows.utc_now())
+                )
             return exists is None
 
         new = engine.write(record, message=lambda n: f"pack install {pack.name}" if n else None)
@@ -101,7 +103,7 @@ class Packs:
         )
 
     def seed(self, name: str) -> int:
-        """Upsert the pack's seed rows; the number of rows inserted or changed (0 the second time)."""
+        """Upsert the seed rows; how many were inserted or changed (0 the second time)."""
         pack = self._require(name)
         if not pack.seed:
             return 0
@@ -113,9 +115,11 @@ class Packs:
                 table = pack.metadata.tables[table_name]
                 for seed_row in pack.seed[table_name]:
                     key = rows.key_of(table, {c.name: seed_row[c.name] for c in table.primary_key})
-                    found = conn.execute(
-                        sa.select(table).where(rows.where_key(table, key))
-                    ).mappings().first()
+                    found = (
+                        conn.execute(sa.select(table).where(rows.where_key(table, key)))
+                        .mappings()
+                        .first()
+                    )
                     if found is not None and rows.same(table, found, seed_row):
                         continue
                     values = dict(seed_row)

@@ -117,9 +117,7 @@ class TableReader:
 class PackTable(TableReader):
     """One pack table's live state, writes and history (``dp.table(name)``)."""
 
-    def __init__(
-        self, dp: DataPlane, pack: Pack, engine: Engine, table: sa.Table
-    ) -> None:
+    def __init__(self, dp: DataPlane, pack: Pack, engine: Engine, table: sa.Table) -> None:
         super().__init__(engine, table, None)
         self._dp = dp
         self.pack = pack
@@ -219,9 +217,7 @@ class PackTable(TableReader):
     def _key_text(self, row: Mapping[str, Any]) -> str:
         return ",".join(str(row.get(c.name)) for c in self.table.primary_key.columns)
 
-    def _write(
-        self, conn: sa.Connection, values: dict[str, Any], actor: str
-    ) -> dict[str, Any]:
+    def _write(self, conn: sa.Connection, values: dict[str, Any], actor: str) -> dict[str, Any]:
         table = self.table
         key = {c.name: values[c.name] for c in table.primary_key.columns}
         found = conn.execute(sa.select(table).where(rows.where_key(table, key))).mappings().first()
@@ -272,10 +268,7 @@ class PackTable(TableReader):
                 continue
             target = constraint.referred_table
             match = sa.and_(
-                *(
-                    element.column == values[element.parent.name]
-                    for element in constraint.elements
-                )
+                *(element.column == values[element.parent.name] for element in constraint.elements)
             )
             if conn.execute(sa.select(sa.literal(1)).select_from(target).where(match)).first():
                 continue

@@ -7,6 +7,7 @@ changes nothing. It lives in the ledger plane: every change is a commit.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -16,7 +17,7 @@ from doltplane.packs.examples.accounts.versions import accounts_0001_tables as v
 metadata = sa.MetaData()
 v1.define(metadata)
 
-SEED = {
+SEED: dict[str, list[dict[str, Any]]] = {
     "accounts": [{"id": "acct-demo", "name": "demo"}],
     "projects": [{"id": "proj-demo", "account_id": "acct-demo", "name": "demo"}],
     "workflows": [
@@ -27,9 +28,7 @@ SEED = {
             "definition": {"steps": ["checkout", "test", "package"]},
         }
     ],
-    "profiles": [
-        {"id": "prof-demo", "project_id": "proj-demo", "name": "default", "settings": {}}
-    ],
+    "profiles": [{"id": "prof-demo", "project_id": "proj-demo", "name": "default", "settings": {}}],
     "targets": [
         {
             "id": "tgt-demo",

@@ -25,7 +25,9 @@ def audit_config_change(conn: sa.Connection, event: WriteEvent) -> None:
     """Record who changed which config and from what to what."""
     before = None if event.before is None else event.before.get("value")
     conn.execute(
-        metadata.tables["lao_audit_logs"].insert().values(
+        metadata.tables["lao_audit_logs"]
+        .insert()
+        .values(
             id=new_key(),
             actor=event.actor,
             action="config.set",

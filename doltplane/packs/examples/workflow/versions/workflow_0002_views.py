@@ -27,7 +27,9 @@ _instances = sa.table(
     sa.column("started_at"),
     sa.column("completed_at"),
 )
-_definitions = sa.table("workflow_definitions", sa.column("id"), sa.column("name"), sa.column("version"))
+_definitions = sa.table(
+    "workflow_definitions", sa.column("id"), sa.column("name"), sa.column("version")
+)
 
 
 def _long_running() -> sa.Select:  # type: ignore[type-arg]
