@@ -57,24 +57,36 @@ def where_key(table: sa.Table, key: Mapping[str, Any]) -> sa.ColumnElement[bool]
     return sa.and_(*(table.c[name] == value for name, value in key.items()))
 
 
-def decode(table: sa.Table, row: Mapping[Any, Any] | sa.RowMapping) -> dict[str, Any]:
-    """A row as Python values, also when it comes from history or diff tables, where
-    engines hand JSON and times back as text."""
+def decode(
+    table: sa.Table, row: Mapping[Any, Any] | sa.RowMapping, *, raw: bool = False
+) -> dict[str, Any]:
+    """A row as Python values: times naive UTC, booleans as bool. With ``raw`` the row
+    comes from a history or diff table, where engines hand JSON and times back as text."""
     out: dict[str, Any] = {}
     for name, value in row.items():
         column = table.c.get(name)
-        if column is not None and isinstance(value, str | bytes):
+        if column is not None and isinstance(value, bytes):
+            value = value.decode()
+        if column is not None and raw and isinstance(value, str):
             if isinstance(column.type, sa.JSON):
                 value = json.loads(value)
             elif isinstance(column.type, sa.DateTime):
-                value = dt.datetime.fromisoformat(
-                    value.decode() if isinstance(value, bytes) else value
-                )
+                value = dt.datetime.fromisoformat(value)
         elif column is not None and isinstance(column.type, sa.Boolean) and isinstance(value, int):
             value = bool(value)
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
         out[name] = value
+    return out
+
+
+def from_json(table: sa.Table, stored: Mapping[str, Any]) -> dict[str, Any]:
+    """A row kept as JSON (an idempotency record): times come back from their text."""
+    out = dict(stored)
+    for name, value in stored.items():
+        column = table.c.get(name)
+        if column is not None and isinstance(column.type, sa.DateTime) and isinstance(value, str):
+            out[name] = dt.datetime.fromisoformat(value)
     return out
 
 

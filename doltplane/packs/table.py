@@ -159,7 +159,7 @@ class PackTable(TableReader):
                 ).scalar()
                 if earlier is not None:
                     stored = json.loads(earlier) if isinstance(earlier, str) else earlier
-                    return rows.decode(self.table, stored), False
+                    return rows.from_json(self.table, stored), False
             result = self._write(conn, values, actor)
             if idempotency_key is not None:
                 conn.execute(
@@ -286,7 +286,7 @@ class PackTable(TableReader):
         versions = self._engine.row_history(self.name, wanted)
         distinct: list[RowVersion] = []
         for v in versions:  # the row is listed at every commit: keep where each version appeared
-            row = rows.decode(self.table, v.row)
+            row = rows.decode(self.table, v.row, raw=True)
             if distinct and distinct[-1].row == row:
                 distinct[-1] = RowVersion(v.commit, v.date, v.author, row)
             else:
@@ -310,8 +310,8 @@ class PackTable(TableReader):
             RowChange(
                 c.diff_type,
                 c.key,
-                None if c.before is None else rows.decode(self.table, c.before),
-                None if c.after is None else rows.decode(self.table, c.after),
+                None if c.before is None else rows.decode(self.table, c.before, raw=True),
+                None if c.after is None else rows.decode(self.table, c.after, raw=True),
             )
             for c in self._engine.diff(self.name, old, new)
         ]

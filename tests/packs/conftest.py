@@ -45,11 +45,16 @@ def schema(dp: DataPlane, plane: str, tables: list[str]) -> dict[str, Any]:
                 out[name] = None
                 continue
             out[name] = {
-                "columns": sorted((c["name"], bool(c["nullable"])) for c in inspector.get_columns(name)),
-                "indexes": sorted(
-                    (tuple(i["column_names"]), bool(i["unique"])) for i in inspector.get_indexes(name)
+                "columns": sorted(
+                    (c["name"], bool(c["nullable"])) for c in inspector.get_columns(name)
                 ),
-                "unique": sorted(tuple(u["column_names"]) for u in inspector.get_unique_constraints(name)),
+                "indexes": sorted(
+                    (tuple(i["column_names"]), bool(i["unique"]))
+                    for i in inspector.get_indexes(name)
+                ),
+                "unique": sorted(
+                    tuple(u["column_names"]) for u in inspector.get_unique_constraints(name)
+                ),
                 "foreign": sorted(
                     (tuple(f["constrained_columns"]), f["referred_table"])
                     for f in inspector.get_foreign_keys(name)

@@ -68,7 +68,9 @@ def test_each_pack_branch_has_one_head_and_prefixed_revisions() -> None:
         assert own and all(s.revision.startswith(f"{name}_") for s in own)
 
 
-def test_a_plane_with_packs_opens_without_reapplying_anything(dp: DataPlane, data_dir: Path) -> None:
+def test_a_plane_with_packs_opens_without_reapplying_anything(
+    dp: DataPlane, data_dir: Path
+) -> None:
     dp.packs.install("workflow")
     engine = dp.engine("ops")
     assert is_current(engine, "ops")
@@ -90,7 +92,9 @@ def _old_release(tmp_path: Path, keep: int) -> Pack:
     for path in sorted(Path(real.versions).glob("planning_000*.py"))[:keep]:
         shutil.copy(path, folder / path.name)
     metadata = sa.MetaData()
-    return dataclasses.replace(real, versions=folder, metadata=metadata, state_machines=(), idempotency={})
+    return dataclasses.replace(
+        real, versions=folder, metadata=metadata, state_machines=(), idempotency={}
+    )
 
 
 def test_planning_fresh_and_upgraded_databases_reach_the_same_schema(
@@ -161,4 +165,6 @@ def test_a_bad_pack_declaration_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="versions"):
         dataclasses.replace(real, versions=tmp_path / "none")
     with pytest.raises(InvalidInput, match="unknown column"):
-        dataclasses.replace(real, retention=(real.retention[0].__class__("execution_history", "nope", 1),))
+        dataclasses.replace(
+            real, retention=(real.retention[0].__class__("execution_history", "nope", 1),)
+        )
