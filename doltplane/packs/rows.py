@@ -119,7 +119,7 @@ def upsert(
 _UNIQUE = re.compile(r"unique|duplicate", re.I)
 _CHECK = re.compile(r"check constraint", re.I)
 _FOREIGN = re.compile(r"foreign key", re.I)
-_NOT_NULL = re.compile(r"not null|cannot be null", re.I)
+_NOT_NULL = re.compile(r"not null|cannot be null|have a default value", re.I)
 
 
 @contextmanager
@@ -129,7 +129,10 @@ def constraint_errors(table: str) -> Iterator[None]:
     try:
         yield
     except sa.exc.DBAPIError as exc:
-        text = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+        orig = exc.orig
+        # pymysql's args are (code, message); sqlite3's are (message,)
+        detail = orig.args[-1] if orig is not None and orig.args else (orig or exc)
+        text = (str(detail).splitlines() or [type(orig).__name__])[0]
         kind: type[ConstraintViolation] | None = None
         if _FOREIGN.search(text):
             kind = ForeignKeyViolation

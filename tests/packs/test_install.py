@@ -14,6 +14,7 @@ from doltplane.errors import InvalidInput, MigrationError, NotFound
 from doltplane.migrations import is_current
 from doltplane.migrations.runner import script_directory, status
 from doltplane.packs import Pack, registry
+
 from .conftest import EXAMPLES, commits, schema
 
 
