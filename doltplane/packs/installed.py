@@ -62,4 +62,10 @@ def version_folders(engine: Engine, plane: str) -> list[Path]:
             f"{plane} has pack(s) installed that this environment lacks: {', '.join(missing)}",
             hint="install the Python package that provides them (entry point doltplane.packs)",
         )
-    return [Path(available[n].versions) for n in names if available[n].plane == plane]
+    elsewhere = [n for n in names if available[n].plane != plane]
+    if elsewhere:
+        raise MigrationError(
+            f"{plane} has pack(s) installed that now declare another plane: {', '.join(elsewhere)}",
+            hint="a pack cannot move between planes; install it under a new name",
+        )
+    return [Path(available[n].versions) for n in names]

@@ -38,6 +38,12 @@ def test_pack_list_install_status_and_table_reads(tmp_path: Path) -> None:
     )
     assert status["state_machines"][0]["table"] == "runs"
     assert "accounts" in run(data_dir, "pack", "status").output
+    listed_migrations = json.loads(run(data_dir, "migrate", "--list", "--json").output)
+    assert {"plane": "ledger", "revision": "accounts_0001"}.items() <= next(
+        r for r in listed_migrations if r["revision"] == "accounts_0001"
+    ).items()
+    assert all(r["applied"] for r in listed_migrations)
+    assert "already initialised" in run(data_dir, "init").output
 
     rows = json.loads(run(data_dir, "table", "projects", "list", "--json").output)
     assert [r["id"] for r in rows] == ["proj-demo"]
