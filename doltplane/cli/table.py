@@ -11,23 +11,28 @@ from doltplane.cli.common import emit, get_dp, json_option
 from doltplane.errors import InvalidInput
 
 
-def _key(text: str) -> Any:
+def _key(table: Any, text: str) -> Any:
     """A key on the command line: a JSON object for a composite key, else the value itself."""
+    from doltplane.packs.rows import from_text
+
     if text.lstrip().startswith("{"):
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"key is not valid JSON: {exc}") from None
-    return text
+    first = next(iter(table.table.primary_key.columns))
+    return from_text(table.table, first.name, text)
 
 
-def _where(pairs: tuple[str, ...]) -> dict[str, Any]:
+def _where(table: Any, pairs: tuple[str, ...]) -> dict[str, Any]:
+    from doltplane.packs.rows import from_text
+
     filters: dict[str, Any] = {}
     for pair in pairs:
         column, sep, value = pair.partition("=")
         if not sep or not column:
             raise InvalidInput(f"--where takes COLUMN=VALUE, not {pair!r}")
-        filters[column] = value
+        filters[column] = from_text(table.table, column, value)
     return filters
 
 
@@ -61,7 +66,8 @@ def _table(ctx: click.Context) -> Any:
 @click.pass_context
 def list_rows(ctx: click.Context, where: tuple[str, ...], limit: int | None, as_json: bool) -> None:
     """Rows in key order, optionally filtered."""
-    emit(_table(ctx).list(_where(where), limit=limit), as_json)
+    table = _table(ctx)
+    emit(table.list(_where(table, where), limit=limit), as_json)
 
 
 @table.command()
@@ -70,7 +76,8 @@ def list_rows(ctx: click.Context, where: tuple[str, ...], limit: int | None, as_
 @click.pass_context
 def get(ctx: click.Context, key: str, as_json: bool) -> None:
     """One row by key (a JSON object for a composite key)."""
-    emit(_table(ctx).get(_key(key)), as_json)
+    table = _table(ctx)
+    emit(table.get(_key(table, key)), as_json)
 
 
 @table.command()
@@ -79,7 +86,8 @@ def get(ctx: click.Context, key: str, as_json: bool) -> None:
 @click.pass_context
 def history(ctx: click.Context, key: str, as_json: bool) -> None:
     """Every committed version of one row, newest first."""
-    versions = _table(ctx).history(_key(key))
+    table = _table(ctx)
+    versions = table.history(_key(table, key))
     if as_json:
         emit(versions, True)
         return
@@ -98,7 +106,8 @@ def as_of(
     ctx: click.Context, when: str, where: tuple[str, ...], limit: int | None, as_json: bool
 ) -> None:
     """Rows as they stood at WHEN (ISO time, commit, tag, branch or HEAD~n)."""
-    emit(_table(ctx).as_of(when).list(_where(where), limit=limit), as_json)
+    table = _table(ctx)
+    emit(table.as_of(when).list(_where(table, where), limit=limit), as_json)
 
 
 @table.command()

@@ -47,10 +47,79 @@ def key_of(table: sa.Table, key: object) -> dict[str, Any]:
                 + (f"; missing {', '.join(missing)}" if missing else "")
                 + (f"; not key columns: {', '.join(map(str, extra))}" if extra else "")
             )
-        return {c: key[c] for c in columns}
+        return {c: checked_value(table, table.c[c], key[c]) for c in columns}
     if len(columns) != 1:
         raise InvalidInput(f"{table.name}: the key has columns {', '.join(columns)}: pass a dict")
-    return {columns[0]: key}
+    return {columns[0]: checked_value(table, table.c[columns[0]], key)}
+
+
+def checked_value(table: sa.Table, column: sa.Column[Any], value: Any) -> Any:
+    """A value for ``column`` as the database should get it, or InvalidInput naming the
+    column (a dict for a text column would otherwise fail in the driver)."""
+    if value is None:
+        return None
+    kind = column.type
+    where = f"{table.name}.{column.name}"
+    if isinstance(kind, sa.JSON):
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"{where}: not a JSON value ({exc})") from None
+        return value
+    if isinstance(kind, sa.DateTime):
+        if isinstance(value, str):
+            try:
+                value = dt.datetime.fromisoformat(value)
+            except ValueError:
+                raise InvalidInput(f"{where}: not an ISO time: {value!r}") from None
+        if not isinstance(value, dt.datetime):
+            raise InvalidInput(f"{where}: expected a datetime, not {type(value).__name__}")
+        return value if value.tzinfo is None else value.astimezone(dt.UTC).replace(tzinfo=None)
+    if isinstance(kind, sa.Boolean):
+        if not isinstance(value, bool):
+            raise InvalidInput(f"{where}: expected true or false, not {value!r}")
+        return value
+    if isinstance(kind, sa.Integer):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput(f"{where}: expected an integer, not {value!r}")
+        if not -(2**63) <= value < 2**63:
+            raise InvalidInput(f"{where}: {value} is out of range")
+        return value
+    if isinstance(kind, sa.Float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidInput(f"{where}: expected a number, not {value!r}")
+        return value
+    if isinstance(kind, sa.String):
+        if not isinstance(value, str):
+            raise InvalidInput(f"{where}: expected text, not {type(value).__name__}")
+        if "\x00" in value:
+            raise InvalidInput(f"{where}: text may not hold NUL characters")
+        if kind.length is not None and len(value) > kind.length:
+            raise InvalidInput(f"{where}: longer than {kind.length} characters")
+        return value
+    return value
+
+
+def from_text(table: sa.Table, name: str, text: str) -> Any:
+    """A value typed on a command line, read as ``table.name``'s type."""
+    column = table.c.get(name)
+    if column is None:
+        raise InvalidInput(f"{table.name}: no column {name}")
+    kind = column.type
+    try:
+        if isinstance(kind, sa.Boolean):
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(text)
+            return text.lower() in ("true", "1")
+        if isinstance(kind, sa.Integer):
+            return int(text)
+        if isinstance(kind, sa.Float):
+            return float(text)
+        if isinstance(kind, sa.JSON):
+            return json.loads(text)
+    except ValueError:
+        raise InvalidInput(f"{table.name}.{name}: cannot read {text!r} as {kind}") from None
+    return text
 
 
 def where_key(table: sa.Table, key: Mapping[str, Any]) -> sa.ColumnElement[bool]:

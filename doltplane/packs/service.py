@@ -17,7 +17,6 @@ from doltplane.packs.table import PackTable
 if TYPE_CHECKING:
     from doltplane.client import DataPlane
     from doltplane.migrations.runner import Revision
-    from doltplane.store.base import Engine
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,7 +230,3 @@ class Packs:
         for pack in self.installed():
             results += apply_rules(self._dp, self._dp.engine(pack.plane), pack, moment, dry_run)
         return results
-
-
-def engine_of(dp: DataPlane, pack: Pack) -> Engine:
-    return dp.engine(pack.plane)

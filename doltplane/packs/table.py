@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -55,7 +55,12 @@ def _check_filters(table: sa.Table, filters: Mapping[str, Any] | None) -> dict[s
     unknown = [str(k) for k in filters if k not in table.c]
     if unknown:
         raise InvalidInput(f"{table.name}: no column {', '.join(unknown)}")
-    return dict(filters)
+    return {
+        name: [rows.checked_value(table, table.c[name], v) for v in value]
+        if isinstance(value, list | tuple)
+        else rows.checked_value(table, table.c[name], value)
+        for name, value in filters.items()
+    }
 
 
 class TableReader:
@@ -198,7 +203,10 @@ class PackTable(TableReader):
                 f"{self.name}: no column {', '.join(unknown)}",
                 hint=f"columns: {', '.join(self.table.c.keys())}",
             )
-        values = dict(row)
+        values = {
+            name: rows.checked_value(self.table, self.table.c[name], value)
+            for name, value in row.items()
+        }
         primary = list(self.table.primary_key.columns)
         if len(primary) == 1 and primary[0].name not in values:
             if not isinstance(primary[0].type, sa.String):
@@ -219,6 +227,7 @@ class PackTable(TableReader):
 
     def _write(self, conn: sa.Connection, values: dict[str, Any], actor: str) -> dict[str, Any]:
         table = self.table
+        values = dict(values)  # the engine may run this again after a busy retry
         key = {c.name: values[c.name] for c in table.primary_key.columns}
         found = conn.execute(sa.select(table).where(rows.where_key(table, key))).mappings().first()
         existing = None if found is None else rows.decode(table, found)
@@ -326,17 +335,4 @@ def _revision(engine: Engine, when: object) -> str:
     return engine.resolve_revision(moment)
 
 
-def write_rows(
-    engine: Engine,
-    fn: Callable[[sa.Connection], Any],
-    *,
-    table: str,
-    message: str | None,
-) -> Any:
-    """A guarded write that commits with ``message`` when it changed something."""
-    return engine.write(
-        rows.guarded(table, fn), message=(lambda changed: message if changed else None)
-    )
-
-
-__all__: Sequence[str] = ("PackTable", "RowChange", "RowVersion", "TableReader")
+__all__ = ["PackTable", "RowChange", "RowVersion", "TableReader"]

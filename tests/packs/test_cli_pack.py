@@ -79,6 +79,10 @@ def test_cli_errors_are_one_line_with_a_hint(tmp_path: Path) -> None:
     assert run(data_dir, "pack", "install", "accounts").exit_code == 0
     bad = run(data_dir, "table", "runs", "list", "--where", "nonsense")
     assert bad.exit_code == 3 and bad.stderr.startswith("error: --where")
+    typed = run(data_dir, "table", "credit_wallets", "list", "--where", "balance=100", "--json")
+    assert [r["id"] for r in json.loads(typed.output)] == ["wallet-demo"]
+    untyped = run(data_dir, "table", "credit_wallets", "list", "--where", "balance=lots")
+    assert untyped.exit_code == 3 and "balance" in untyped.stderr
     unknown = run(data_dir, "table", "runs", "get", '{"nope": 1}')
     assert unknown.exit_code == 3 and len(unknown.stderr.splitlines()) == 1
 

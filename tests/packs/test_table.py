@@ -278,3 +278,31 @@ def test_ops_pack_writes_count_towards_the_snapshot_cadence(packs: DataPlane) ->
         assert [v.row["status"] for v in other.table("workflow_instances").history("i1")] == [
             "pending"
         ]
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"id": "i1", "definition_id": {"a": 1}, "status": "pending"}, "expected text"),
+        ({"id": "i1", "definition_id": "d1", "status": "pending", "priority": "3"}, "integer"),
+        ({"id": "i1", "definition_id": "d1", "status": "pending", "priority": True}, "integer"),
+        ({"id": "i1", "definition_id": "d1", "status": "pending", "priority": 2**70}, "range"),
+        ({"id": "i1", "definition_id": "d1", "status": "pending", "input_data": {1j}}, "JSON"),
+        ({"id": "i1", "definition_id": "d1", "status": "pending", "started_at": "soon"}, "ISO"),
+        ({"id": "x" * 65, "definition_id": "d1", "status": "pending"}, "longer than 64"),
+        ({"id": "i\x00", "definition_id": "d1", "status": "pending"}, "NUL"),
+    ],
+)
+def test_values_of_the_wrong_type_are_refused_before_the_database(
+    packs: DataPlane, row: dict[str, object], message: str
+) -> None:
+    _definition(packs)
+    instances = packs.table("workflow_instances")
+    before = commits(packs)
+    with pytest.raises(InvalidInput, match=message):
+        instances.put(row)
+    assert instances.list() == [] and commits(packs) == before
+    with pytest.raises(InvalidInput, match="expected text"):
+        instances.get(5)
+    with pytest.raises(InvalidInput, match="integer"):
+        instances.list({"priority": "high"})
