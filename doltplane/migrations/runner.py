@@ -20,6 +20,8 @@ from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
 
 from doltplane.errors import DoltplaneError, MigrationError
 from doltplane.migrations import VERSION_TABLE
@@ -69,7 +71,15 @@ def _heads(connection: sa.Connection) -> tuple[str, ...]:
 def _applied(script: ScriptDirectory, heads: Sequence[str]) -> set[str]:
     if not heads:
         return set()
-    return {s.revision for s in script.iterate_revisions(tuple(heads), "base") if s is not None}
+    try:
+        found = script.iterate_revisions(tuple(heads), "base")
+        return {s.revision for s in found if s is not None}
+    except (CommandError, RevisionError) as exc:
+        raise MigrationError(
+            f"the database is at revision(s) {', '.join(heads)}, which no migration folder "
+            f"here knows: {exc}",
+            hint="install the doltplane version or pack that made this database",
+        ) from None
 
 
 def _plane_script(engine: Engine | None, plane: str) -> ScriptDirectory:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from doltplane.errors import DoltplaneError, MigrationError
+from doltplane.errors import MigrationError
 from doltplane.packs import sql
 from doltplane.store.base import Engine
 
@@ -38,14 +38,11 @@ def ensure_framework(conn: sa.Connection) -> None:
 
 def installed_names(engine: Engine) -> list[str]:
     """Names of the packs installed in this plane (none when ``_packs`` does not exist)."""
-    try:
-        with engine.read() as conn:
-            if not sa.inspect(conn).has_table(packs_table.name):
-                return []
-            rows = conn.execute(sa.select(packs_table.c.name).order_by(packs_table.c.name))
-            return [r[0] for r in rows]
-    except DoltplaneError:
-        return []
+    with engine.read() as conn:
+        if not sa.inspect(conn).has_table(packs_table.name):
+            return []
+        rows = conn.execute(sa.select(packs_table.c.name).order_by(packs_table.c.name))
+        return [r[0] for r in rows]
 
 
 def version_folders(engine: Engine, plane: str) -> list[Path]:

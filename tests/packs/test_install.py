@@ -171,3 +171,18 @@ def test_a_bad_pack_declaration_is_refused(tmp_path: Path) -> None:
         dataclasses.replace(
             real, retention=(real.retention[0].__class__("execution_history", "nope", 1),)
         )
+
+
+def test_a_database_ahead_of_the_code_is_a_migration_error(dp: DataPlane) -> None:
+    dp.packs.install("accounts")
+    engine = dp.engine("ledger")
+
+    def ahead(conn: sa.Connection) -> None:
+        conn.exec_driver_sql(
+            "UPDATE _migrations SET version_num = 'accounts_0099'"
+            " WHERE version_num = 'accounts_0001'"
+        )
+
+    engine.write(ahead)
+    with pytest.raises(MigrationError, match="accounts_0099"):
+        dp.migrate()
