@@ -110,9 +110,12 @@ def status(engine: Engine | None, plane: str) -> MigrationStatus:
         with engine.read() as conn:
             heads = _heads(conn)
     applied = _applied(script, heads)
+    ordered = list(reversed(list(script.walk_revisions())))
+    own = {s.revision for s in ordered if _own(script, plane, [s.revision])}
+    # the plane's own revisions first, then each pack's branch, each oldest first
+    ordered.sort(key=lambda s: s.revision not in own)
     revisions = [
-        Revision(plane, s.revision, (s.doc or "").strip(), s.revision in applied)
-        for s in reversed(list(script.walk_revisions()))
+        Revision(plane, s.revision, (s.doc or "").strip(), s.revision in applied) for s in ordered
     ]
     head = _own(script, plane, script.get_heads())
     return MigrationStatus(plane, _own(script, plane, heads), head, tuple(revisions))
