@@ -186,3 +186,16 @@ def test_a_database_ahead_of_the_code_is_a_migration_error(dp: DataPlane) -> Non
     engine.write(ahead)
     with pytest.raises(MigrationError, match="accounts_0099"):
         dp.migrate()
+
+
+def test_the_pack_library_never_imports_click() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, doltplane.packs.service, doltplane.packs.retention, doltplane.packs.table;"
+        "from doltplane.packs import registry; registry.available();"
+        "print('click' in sys.modules or 'rich' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
