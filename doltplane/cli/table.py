@@ -51,7 +51,6 @@ _LIMIT = click.option("--limit", type=int, default=None, help="At most this many
 @click.pass_context
 def table(ctx: click.Context, name: str) -> None:
     """Rows of one pack table: list, get, history, as-of, diff."""
-    ctx.ensure_object(dict)
     ctx.meta["doltplane.table"] = name
 
 

@@ -15,6 +15,12 @@ def run(data_dir: Path, *args: str) -> Result:
     return CliRunner().invoke(cli, ["--data-dir", str(data_dir), *args])
 
 
+def ok(data_dir: Path, *args: str) -> str:
+    result = run(data_dir, *args)
+    assert result.exit_code == 0, f"{args}: {result.stderr}"
+    return result.output
+
+
 def test_pack_list_install_status_and_table_reads(tmp_path: Path) -> None:
     data_dir = tmp_path / "dp"
     assert run(data_dir, "init").exit_code == 0
@@ -45,7 +51,7 @@ def test_pack_list_install_status_and_table_reads(tmp_path: Path) -> None:
     assert all(r["applied"] for r in listed_migrations)
     assert "already initialised" in run(data_dir, "init").output
 
-    rows = json.loads(run(data_dir, "table", "projects", "list", "--json").output)
+    rows = json.loads(ok(data_dir, "table", "projects", "list", "--json"))
     assert [r["id"] for r in rows] == ["proj-demo"]
     filtered = run(data_dir, "table", "targets", "list", "--where", "kind=http", "--json")
     assert [r["name"] for r in json.loads(filtered.output)] == ["staging"]
