@@ -114,10 +114,12 @@ class Pack:
                 self._check_column(rule.table, rule.state_column, "retention")
         for machine in self.state_machines:
             self._check_column(machine.table, machine.column, "state machine")
-        for table, columns in {**self.seed, **self.idempotency, **self.after_write}.items():
+        for table in {**self.seed, **self.idempotency, **self.after_write}:
             if table not in tables:
                 raise InvalidInput(f"pack {self.name}: no table {table!r}")
-            del columns
+        for table, columns in self.idempotency.items():
+            for column in columns:
+                self._check_column(table, column, "idempotency scope")
 
     def _check_column(self, table: str, column: str, what: str) -> None:
         found = self.metadata.tables.get(table)

@@ -167,6 +167,10 @@ def test_a_bad_pack_declaration_is_refused(tmp_path: Path) -> None:
         dataclasses.replace(real, plane="federation")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="versions"):
         dataclasses.replace(real, versions=tmp_path / "none")
+    with pytest.raises(InvalidInput, match="idempotency scope"):
+        dataclasses.replace(real, idempotency={"workflow_instances": ("nope",)})
+    with pytest.raises(InvalidInput, match="no table"):
+        dataclasses.replace(real, seed={"nope": []})
     with pytest.raises(InvalidInput, match="unknown column"):
         dataclasses.replace(
             real, retention=(real.retention[0].__class__("execution_history", "nope", 1),)
