@@ -28,6 +28,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "remote": ("doltplane.cli.backup", "remote"),
     "alerts": ("doltplane.cli.alerts", "alerts"),
     "doctor": ("doltplane.cli.doctor", "doctor"),
+    "pack": ("doltplane.cli.pack", "pack"),
+    "table": ("doltplane.cli.table", "table"),
 }
 
 
