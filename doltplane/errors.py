@@ -20,6 +20,7 @@ The tree (the CLI exit code of each class in brackets)::
     │   ├── DatabaseBusy                    still locked after the bounded retries
     │   └── UnsupportedOperation            the engine lacks the capability asked for
     ├── ConfigError                    [8]  a setting or doltplane.toml is wrong
+    ├── ServiceRunning                 [13] another `doltplane serve` holds this data directory
     ├── MigrationError                 [9]  schema migrations failed or are inconsistent
     ├── VerifyMismatch                 [12] a comparison found differences (verify --compare)
     ├── FederationError                [10] the federation repository or git failed
@@ -251,3 +252,18 @@ class RemoteRejected(RemoteError):
         )
         self.remote = remote
         self.refs = list(refs)
+
+
+class ServiceRunning(DoltplaneError):
+    """Another ``doltplane serve`` holds the data directory's service lock."""
+
+    exit_code = 13
+
+    def __init__(self, data_dir: str, pid: int | None, host: str | None) -> None:
+        holder = f"pid {pid}" + (f" on {host}" if host else "") if pid else "another process"
+        super().__init__(
+            f"a doltplane service already runs for {data_dir} ({holder})",
+            hint=f"stop it first (kill {pid})" if pid else "stop the other service first",
+        )
+        self.pid = pid
+        self.host = host
