@@ -83,7 +83,7 @@ def _cache_families(stats: Any) -> Iterator[Metric]:
     if not isinstance(stats, Mapping):
         return
     nested = {k: v for k, v in stats.items() if isinstance(v, Mapping)}
-    flat = {"all": stats} if not nested else nested
+    flat = nested if nested else {"all": stats}
     names: dict[str, CounterMetricFamily] = {}
     for kind, counters in flat.items():
         for key, value in counters.items():
