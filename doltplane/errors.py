@@ -10,6 +10,7 @@ The tree (the CLI exit code of each class in brackets)::
     │   ├── InvalidBranchName               a branch name Dolt or git would refuse
     │   ├── UnsafePath                      a path that escapes its folder
     │   ├── CatalogInvalid                  federation files that fail validation
+    │   ├── RulesInvalid                    an alert rules file, as ``path:line: message``
     │   └── QueryTimeout                    a read-only query ran past query_timeout_seconds
     ├── NotFound (LookupError)         [4]  unknown id, name, branch or file
     ├── VersionConflict                [5]  optimistic concurrency: expected version is stale
@@ -102,6 +103,12 @@ class CatalogInvalid(InvalidInput):
         first = self.problems[0] if self.problems else "catalog is invalid"
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
         super().__init__(f"{first}{more}")
+
+
+class RulesInvalid(InvalidDocument):
+    """An alert rules file that cannot be used, as ``path:line: message``."""
+
+    hint = "fix the file (`doltplane alerts check FILE` validates it)"
 
 
 class QueryTimeout(InvalidInput):
