@@ -139,6 +139,23 @@ def _backup_push(ctx: JobContext) -> Report:
     return {"remotes": [p.remote for p in pushes], "refs": sum(len(p.refs) for p in pushes)}
 
 
+def _alerts_configured(ctx: JobContext) -> str | None:
+    return None if "evaluator" in ctx.extra else "no alert rules loaded"
+
+
+def _alerts(ctx: JobContext) -> Report:
+    now = ctx.clock.time()
+    observations = ctx.metrics.observations(now)
+    states = ctx.extra["evaluator"].evaluate(observations, now)
+    for state in states:
+        ctx.metrics.record_alert(state.name, state.severity, state.state)
+    ctx.extra["alert_states"] = {state.name: state.to_json() for state in states}
+    return {
+        "firing": [s.name for s in states if s.state == "firing"],
+        "pending": [s.name for s in states if s.state == "pending"],
+    }
+
+
 def _metrics_sample(ctx: JobContext) -> Report:
     return ctx.sampler.sample(ctx.dp, ctx.clock.time())
 
@@ -191,6 +208,15 @@ register(
         lambda s: s.metrics_sample_seconds,
         _metrics_sample,
         doc="probe reads and store sizes, commits, rows and writes by any process",
+    )
+)
+register(
+    Job(
+        "alerts",
+        lambda s: s.alerts_interval_seconds,
+        _alerts,
+        skip=_alerts_configured,
+        doc="evaluate the rules of alerts.yaml and run their actions",
     )
 )
 

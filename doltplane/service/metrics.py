@@ -218,6 +218,13 @@ class ServiceMetrics:
                 ),
             }
 
+    def add_job(self, job: str) -> None:
+        """Export a job's counters at 0 from the start (a labelled series is otherwise absent
+        until its first increment, and a rate over it is then wrong)."""
+        self.job_runs.labels(job)
+        self.job_failures.labels(job)
+        self.job_duration.labels(job)
+
     def observe_latency(self, plane: str, operation: str, seconds: float, now: float) -> None:
         self.query_latency.labels(plane, operation).observe(seconds)
         with self.lock:

@@ -88,8 +88,26 @@ class Service:
         return self._ctx
 
     def _alerts_hooks(self) -> dict[str, Any]:
-        """Alerts engine (issue 11 §3) goes here once it lands."""
-        return {}
+        """The alert rules of ``alerts.yaml`` (written with the defaults when missing; an
+        invalid file stops the start with ``path:line: message``), with the states the last
+        service left, so a rule already firing does not notify again."""
+        from doltplane.alerts import AlertState, Evaluator, ensure_rules_file, load_rules
+        from doltplane.service.state import read_state
+
+        rules = load_rules(ensure_rules_file(self.settings.data_dir))
+        previous: dict[str, AlertState] = {}
+        for name, raw in ((read_state(self.settings.data_dir) or {}).get("alerts") or {}).items():
+            try:
+                previous[name] = AlertState.from_json(raw)
+            except ValueError:
+                continue  # a state this version cannot read starts over as ok
+        evaluator = Evaluator(
+            rules,
+            restart_server=None,  # the server supervisor's restart, once issue 9 lands
+            log=lambda line: self.log("alert", {"message": line}),
+            previous=previous,
+        )
+        return {"evaluator": evaluator}
 
     def _close(self) -> None:
         if self._http is not None:
@@ -153,6 +171,7 @@ class Service:
             first = now + interval if last is None else max(now, last + interval)
             self._next[name] = first
             state.next_run_at = iso(first)
+            self.metrics.add_job(name)
             self.state.jobs[name] = state
 
     def run(self) -> int:
