@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -81,10 +82,8 @@ class ServiceProcess:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
             self.raw.append(line)
-            try:
+            with contextlib.suppress(ValueError):
                 self.events.append(json.loads(line))
-            except ValueError:
-                pass
 
     def wait_for(
         self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 60.0
