@@ -21,7 +21,7 @@ The tree (the CLI exit code of each class in brackets)::
     │   ├── DatabaseBusy                    still locked after the bounded retries
     │   └── UnsupportedOperation            the engine lacks the capability asked for
     ├── ConfigError                    [8]  a setting or doltplane.toml is wrong
-    ├── ServiceRunning                 [13] another `doltplane serve` holds this data directory
+    ├── ServiceRunning                 [14] another `doltplane serve` holds this data directory
     ├── MigrationError                 [9]  schema migrations failed or are inconsistent
     ├── VerifyMismatch                 [12] a comparison found differences (verify --compare)
     ├── FederationError                [10] the federation repository or git failed
@@ -264,7 +264,7 @@ class RemoteRejected(RemoteError):
 class ServiceRunning(DoltplaneError):
     """Another ``doltplane serve`` holds the data directory's service lock."""
 
-    exit_code = 13
+    exit_code = 14
 
     def __init__(self, data_dir: str, pid: int | None, host: str | None) -> None:
         holder = f"pid {pid}" + (f" on {host}" if host else "") if pid else "another process"

@@ -25,7 +25,7 @@ def test_the_lock_refuses_a_second_holder_and_names_the_first(tmp_path: Path) ->
     first.acquire(url=None, metrics_port=None)
     with pytest.raises(ServiceRunning, match=r"pid \d+") as caught:
         ServiceLock(tmp_path).acquire(url=None, metrics_port=None)
-    assert caught.value.exit_code == 13 and "kill" in (caught.value.hint or "")
+    assert caught.value.exit_code == 14 and "kill" in (caught.value.hint or "")
     first.release()
     again = ServiceLock(tmp_path)
     again.acquire(url=None, metrics_port=7)

@@ -135,11 +135,11 @@ def test_a_second_instance_is_refused(start_service: Start, initialised: Path, h
     service.wait_for(lambda e: e.get("event") == "service started")
     pid = service.proc.pid
     second = cli(initialised, home, "serve")
-    assert second.returncode == 13
+    assert second.returncode == 14
     assert second.stderr.count("\n") == 1
     assert "already runs" in second.stderr and f"pid {pid}" in second.stderr
     once = cli(initialised, home, "serve", "--once", "snapshot")
-    assert once.returncode == 13
+    assert once.returncode == 14
     shown = json.loads(cli(initialised, home, "status", "--json").stdout)["service"]
     assert shown["running"] is True and shown["pid"] == pid
     assert shown["metrics_port"] == service.metrics_port
