@@ -24,6 +24,7 @@ The tree (the CLI exit code of each class in brackets)::
     ├── ServiceRunning                 [14] another `doltplane serve` holds this data directory
     ├── MigrationError                 [9]  schema migrations failed or are inconsistent
     ├── VerifyMismatch                 [12] a comparison found differences (verify --compare)
+    ├── DoctorFoundProblems            [13] `doltplane doctor` found something wrong
     ├── FederationError                [10] the federation repository or git failed
     │   ├── GitUnavailable                  no git, or too old
     │   ├── GitCommandError                 a git command failed (carries its stderr)
@@ -108,7 +109,7 @@ class CatalogInvalid(InvalidInput):
 class RulesInvalid(InvalidDocument):
     """An alert rules file that cannot be used, as ``path:line: message``."""
 
-    hint = "fix the file (`doltplane alerts check FILE` validates it)"
+    hint = "fix the file, then `doltplane alerts check FILE` validates it"
 
 
 class QueryTimeout(InvalidInput):
@@ -207,6 +208,12 @@ class VerifyMismatch(DoltplaneError):
     """The ledger and the file compared differ (the counts are in the message)."""
 
     exit_code = 12
+
+
+class DoctorFoundProblems(DoltplaneError):
+    """``doltplane doctor`` reported warnings or errors (each with its own hint)."""
+
+    exit_code = 13
 
 
 class FederationError(DoltplaneError):

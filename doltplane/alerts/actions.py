@@ -32,6 +32,8 @@ class ActionContext:
     now: float
     restart_server: Callable[[], None] | None
     log: Callable[[str], None]
+    event: str = ""
+    """What happened, for people: "firing", "still firing" (a repeat) or "resolved"."""
 
 
 def payload(context: ActionContext) -> dict[str, Any]:
@@ -54,12 +56,27 @@ def payload(context: ActionContext) -> dict[str, Any]:
     }
 
 
+def describe(context: ActionContext) -> str:
+    """The event on one line: ``alert NAME firing (warning): observe = value, above
+    threshold: summary``."""
+    from doltplane.alerts.rules import format_threshold
+
+    rule, value = context.rule, context.state.value
+    shown = "unknown" if value is None else format_threshold(value, rule.unit)
+    limit = format_threshold(rule.threshold, rule.unit)
+    return (
+        f"alert {rule.name} {context.event or context.status} ({rule.severity}): "
+        f"{rule.observe} = {shown}, {rule.condition} {limit}: {rule.summary}"
+    )
+
+
 def run_action(action: Action, context: ActionContext) -> bool:
     """Run one action; whether it succeeded (failures are logged, never raised)."""
     label = f"alert {context.rule.name}: {action.kind}"
     try:
         if action.kind == "log":
-            return True  # the evaluator already logged the event itself
+            context.log(describe(context))
+            return True
         if action.kind == "command":
             return _command(action, context, label)
         if action.kind == "webhook":

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 from doltplane.alerts.actions import ActionContext, run_action
-from doltplane.alerts.rules import Rule, format_threshold
+from doltplane.alerts.rules import Rule
 
 StateName = Literal["ok", "pending", "firing"]
 STATES: tuple[str, ...] = ("ok", "pending", "firing")
@@ -152,12 +152,6 @@ class Evaluator:
 
     def _announce(self, rule: Rule, state: AlertState, event: str, now: float) -> None:
         status = "resolved" if event == "resolved" else "firing"
-        value = "unknown" if state.value is None else format_threshold(state.value, rule.unit)
-        limit = format_threshold(rule.threshold, rule.unit)
-        self._log(
-            f"alert {rule.name} {status} ({rule.severity}): {rule.observe} = {value}, "
-            f"{rule.condition} {limit}: {rule.summary}"
-        )
         context = ActionContext(
             rule=rule,
             state=state,
@@ -165,6 +159,7 @@ class Evaluator:
             now=now,
             restart_server=self._restart_server,
             log=self._log,
+            event="still firing" if event == "repeat" else status,
         )
         for action in rule.actions:
             if status == "resolved" and action.kind == "restart_server":

@@ -1,5 +1,6 @@
 """The rules as a Prometheus alerting-rules file, for teams running Prometheus and
-Alertmanager: the same conditions over the gauges ``doltplane serve`` exports."""
+Alertmanager: the same conditions over the metrics ``doltplane serve`` exports (the
+latency average from the histogram's rates, the growth summed over the planes)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def _number(value: float) -> str:
 def expression(rule: Rule) -> str:
     """The PromQL condition of a rule."""
     operator = ">" if rule.condition == "above" else "<"
-    return f"{OBSERVATIONS[rule.observe].metric} {operator} {_number(rule.threshold)}"
+    return f"{OBSERVATIONS[rule.observe].promql} {operator} {_number(rule.threshold)}"
 
 
 def prometheus_rules(rules: Iterable[Rule]) -> dict[str, Any]:

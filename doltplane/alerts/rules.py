@@ -39,7 +39,9 @@ class Observation:
     name: str
     unit: Literal["seconds", "bytes", "boolean"]
     metric: str
-    """The gauge ``doltplane serve`` exports for it on /metrics."""
+    """The metric family ``doltplane serve`` exports it from on /metrics."""
+    promql: str
+    """The same value as a PromQL expression over that metric (for ``export-rules``)."""
     meaning: str
 
 
@@ -49,18 +51,22 @@ OBSERVATIONS: dict[str, Observation] = {
         Observation(
             "query_latency_avg_seconds",
             "seconds",
-            "doltplane_query_latency_avg_seconds",
+            "doltplane_query_latency_seconds",
+            "sum(rate(doltplane_query_latency_seconds_sum[5m]))"
+            " / sum(rate(doltplane_query_latency_seconds_count[5m]))",
             "average query latency over the last 5 minutes",
         ),
         Observation(
             "storage_growth_bytes_24h",
             "bytes",
             "doltplane_storage_growth_bytes_24h",
-            "growth of the stored bytes over the last 24 hours",
+            "sum(doltplane_storage_growth_bytes_24h)",
+            "growth of the stored bytes (all planes) over the last 24 hours",
         ),
         Observation(
             "server_up",
             "boolean",
+            "doltplane_server_up",
             "doltplane_server_up",
             "1 while the supervised Dolt server answers, 0 when it does not",
         ),
@@ -180,7 +186,7 @@ def parse_rules(text: str, where: str = RULES_FILE) -> list[Rule]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        problem = exc.problem or exc.context or "malformed YAML"
+        problem = " ".join((exc.problem or exc.context or "malformed YAML").split())
         raise RulesInvalid(f"{where}:{line}: malformed YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise RulesInvalid(f"{where}:1: malformed YAML: {exc}") from None
@@ -198,8 +204,10 @@ def _scalar(node: yaml.Node) -> Any:
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
+    except yaml.MarkedYAMLError as exc:
+        raise _fail(node, f"bad value: {' '.join(str(exc.problem).split())}") from None
     except yaml.YAMLError as exc:
-        raise _fail(node, f"bad value: {exc}") from None
+        raise _fail(node, f"bad value: {' '.join(str(exc).split())}") from None
     finally:
         loader.dispose()
 

@@ -1,13 +1,12 @@
 """What a running ``doltplane serve`` leaves in ``<data_dir>/.serve/``, read by the alerts
 and doctor commands: ``state.json`` (jobs and alert states, rewritten by the service) and
-``lock`` (held with ``flock`` while the service runs; its text names the holder)."""
+``lock`` (held with ``flock`` while the service runs; its JSON names the holder and is
+emptied when the service stops)."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,6 @@ from typing import Any
 from doltplane.alerts.evaluator import AlertState
 from doltplane.errors import InvalidDocument
 from doltplane.processes import process_alive
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not on POSIX
-    fcntl = None  # type: ignore[assignment]
 
 SERVE_DIR = ".serve"
 STATE_FILE = "state.json"
@@ -93,7 +87,8 @@ def read_service_state(data_dir: Path) -> ServiceState | None:
 
 @dataclasses.dataclass(frozen=True)
 class LockInfo:
-    """Who the lock file names, and whether that service is running."""
+    """Who the lock file names, and whether that service is running. The service empties
+    the file when it stops, so a named process that is gone died without stopping."""
 
     path: str
     pid: int | None
@@ -101,14 +96,17 @@ class LockInfo:
     started_at: Any
     url: str | None
     metrics_port: int | None
-    held: bool
-    """Some process holds the flock right now."""
     owner_alive: bool | None
-    """The named process is alive (None: another host, or no pid in the file)."""
+    """The named process is alive (None: no pid in the file, or another host's)."""
 
     @property
     def running(self) -> bool:
-        return self.held
+        """A live process of this host holds it, or another host's (which cannot be
+        checked from here, so it counts as running). Read-only on purpose: probing the
+        flock could make a service starting at that moment refuse to start."""
+        if self.pid is None:
+            return False
+        return self.owner_alive is not False
 
     @property
     def stale(self) -> bool:
@@ -145,33 +143,8 @@ def read_lock(data_dir: Path) -> LockInfo | None:
         started_at=raw.get("started_at"),
         url=raw.get("url") if isinstance(raw.get("url"), str) else None,
         metrics_port=port if isinstance(port, int) and not isinstance(port, bool) else None,
-        held=_held(path, alive),
         owner_alive=alive,
     )
-
-
-def _held(path: Path, owner_alive: bool | None) -> bool:
-    """Whether a process holds the flock. A live owner on this host answers without
-    touching the lock (so that a starting service never meets our probe); otherwise a
-    non-blocking shared lock tells."""
-    if owner_alive:
-        return True
-    if fcntl is None:
-        return False
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    else:
-        with contextlib.suppress(OSError):
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
 
 
 def service_running(data_dir: Path) -> bool:

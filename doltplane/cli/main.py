@@ -28,6 +28,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "backup": ("doltplane.cli.backup", "backup"),
     "remote": ("doltplane.cli.backup", "remote"),
     "alerts": ("doltplane.cli.alerts", "alerts"),
+    "doctor": ("doltplane.cli.doctor", "doctor"),
 }
 
 
