@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import collections
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -63,43 +63,43 @@ class GrowthWindow:
         return self._samples[-1][1] - self._samples[0][1] if self._samples else None
 
 
+CacheStats = Callable[[], Mapping[str, Mapping[str, int]]]
+"""Each plane's L1 read cache counters (``plane -> cache.stats()``), in this process."""
+
+
 class CacheCollector(Collector):
-    """Hits and misses of the L1 read cache in this process (``doltplane.cache.stats()``),
-    exported at scrape time; nothing while that module is absent."""
+    """The L1 read caches' counters (``doltplane/cache.py``: ``ReadCache.stats()``),
+    read at scrape time from the source the service sets; nothing without one."""
+
+    def __init__(self) -> None:
+        self.source: CacheStats | None = None
 
     def collect(self) -> Iterable[Metric]:
-        try:
-            from doltplane import cache  # type: ignore[attr-defined,unused-ignore]
-        except ImportError:  # the read cache has not landed here
+        if self.source is None:
             return []
-        stats = getattr(cache, "stats", None)
-        if not callable(stats):
-            return []
-        return list(_cache_families(stats()))
+        return list(_cache_families(self.source()))
 
 
-def _cache_families(stats: Any) -> Iterator[Metric]:
-    """``{"hits": n, "misses": n, ...}``, or the same one level down per cache kind."""
-    if not isinstance(stats, Mapping):
-        return
-    nested = {k: v for k, v in stats.items() if isinstance(v, Mapping)}
-    flat = nested if nested else {"all": stats}
-    names: dict[str, CounterMetricFamily] = {}
-    for kind, counters in flat.items():
-        for key, value in counters.items():
+def _cache_families(per_plane: Mapping[str, Mapping[str, Any]]) -> Iterator[Metric]:
+    """``hits``/``misses`` and the other counters as ``doltplane_cache_<name>_total``;
+    ``entries`` (a size, not a count of events) as a gauge."""
+    families: dict[str, CounterMetricFamily | GaugeMetricFamily] = {}
+    for plane, stats in sorted(per_plane.items()):
+        for key, value in sorted(stats.items()):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 continue
             name = "".join(c if c.isalnum() else "_" for c in str(key)).lower()
-            family = names.setdefault(
-                name,
-                CounterMetricFamily(
-                    f"doltplane_cache_{name}",
-                    f"L1 read cache {key} (service process)",
-                    labels=["cache"],
-                ),
-            )
-            family.add_metric([str(kind)], float(value))
-    yield from names.values()
+            family = families.get(name)
+            if family is None:
+                doc = f"L1 read cache {key} in the service process"
+                family = (
+                    GaugeMetricFamily(f"doltplane_cache_{name}", doc, labels=["plane"])
+                    if name == "entries"
+                    else CounterMetricFamily(f"doltplane_cache_{name}", doc, labels=["plane"])
+                )
+                families[name] = family
+            family.add_metric([plane], float(value))
+    yield from families.values()
 
 
 class ServiceMetrics:
@@ -198,7 +198,8 @@ class ServiceMetrics:
             registry=r,
         )
         ProcessCollector(registry=r)
-        r.register(CacheCollector())
+        self.cache = CacheCollector()
+        r.register(self.cache)
         self.latency = LatencyWindow()
         self.growth: dict[str, GrowthWindow] = {}
         # server engine: set by the server supervision job (issue 9); absent on the embedded one

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import os
 import signal
 import threading
@@ -82,6 +83,7 @@ class Service:
             self._dp = DataPlane(self.settings, create=False)
             self._ctx = JobContext(self._dp, self.clock, self.metrics, StoreSampler(self.metrics))
             self._ctx.extra.update(self._alerts_hooks())
+            self.metrics.cache.source = functools.partial(_cache_stats, self._dp)
         except BaseException:
             self.lock.release()
             raise
@@ -317,6 +319,18 @@ class Service:
 
     def _save(self) -> None:
         write_state(self.settings.data_dir, self.state, self.clock.time())
+
+
+def _cache_stats(dp: DataPlane) -> dict[str, Mapping[str, int]]:
+    """The read cache counters of the planes this service opened (doltplane/cache.py gives
+    each plane a ``cache`` with ``stats()``; absent until that lands, then nothing)."""
+    found: dict[str, Mapping[str, int]] = {}
+    for plane in ("ops", "ledger"):
+        opened = vars(dp).get(plane)  # never open a plane from the scrape thread
+        stats = getattr(getattr(opened, "cache", None), "stats", None)
+        if callable(stats):
+            found[plane] = stats()
+    return found
 
 
 def _epoch(text: str | None) -> float | None:

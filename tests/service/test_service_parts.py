@@ -108,3 +108,24 @@ def test_a_raising_job_is_counted_and_the_loop_goes_on(data_dir: Path) -> None:
     assert boom_state.failures == boom_state.runs >= 3 and boom_state.last_result == "failed"
     assert "snapshot" not in service.state.jobs  # interval 0: off (the final one still ran)
     assert events[-2][0] == "final snapshot"
+
+
+def test_read_cache_counters_are_exported_per_plane() -> None:
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    metrics = ServiceMetrics()
+    assert b"doltplane_cache" not in generate_latest(metrics.registry)  # no source: nothing
+    metrics.cache.source = lambda: {
+        "ops": {"hits": 5, "misses": 2, "entries": 3, "commit_hits": 4},
+        "ledger": {"hits": 1, "misses": 0, "entries": 0},
+    }
+    found = {
+        (s.name, s.labels.get("plane")): s.value
+        for family in text_string_to_metric_families(generate_latest(metrics.registry).decode())
+        for s in family.samples
+    }
+    assert found[("doltplane_cache_hits_total", "ops")] == 5
+    assert found[("doltplane_cache_misses_total", "ledger")] == 0
+    assert found[("doltplane_cache_commit_hits_total", "ops")] == 4
+    assert found[("doltplane_cache_entries", "ops")] == 3
