@@ -85,7 +85,7 @@ class Service:
             self._ctx.extra.update(self._alerts_hooks())
             self.metrics.cache.source = functools.partial(_cache_stats, self._dp)
         except BaseException:
-            self.lock.release()
+            self._close()
             raise
         return self._ctx
 
