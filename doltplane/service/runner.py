@@ -133,9 +133,10 @@ class Service:
             self._http = start_http_server(
                 self.metrics_port, addr="127.0.0.1", registry=self.metrics.registry
             )
-        except OSError as exc:
+        except (OSError, OverflowError) as exc:  # in use, not allowed, or not a port number
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
             raise InvalidInput(
-                f"cannot serve metrics on 127.0.0.1:{self.metrics_port}: {exc.strerror}",
+                f"cannot serve metrics on 127.0.0.1:{self.metrics_port}: {reason}",
                 hint="pick another --metrics-port",
             ) from None
         port = self._http[0].server_port

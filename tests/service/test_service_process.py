@@ -143,6 +143,8 @@ def test_a_second_instance_is_refused(start_service: Start, initialised: Path, h
     shown = json.loads(cli(initialised, home, "status", "--json").stdout)["service"]
     assert shown["running"] is True and shown["pid"] == pid
     assert shown["metrics_port"] == service.metrics_port
+    text = cli(initialised, home, "status").stdout
+    assert f"service: running (pid {pid}" in text and "service jobs" in text
     assert service.terminate() == 0
     after = json.loads(cli(initialised, home, "status", "--json").stdout)["service"]
     assert after["running"] is False and after["jobs"]["snapshot"]["last_result"] == "ok"
@@ -205,3 +207,17 @@ def test_a_missing_data_directory_is_refused(tmp_path: Path, home: Path) -> None
     result = cli(tmp_path / "nowhere", home, "serve")
     assert result.returncode == 4 and "doltplane init" in result.stderr
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_metrics_port_in_use_is_refused_and_the_lock_released(
+    initialised: Path, home: Path
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli(initialised, home, "serve", "--metrics-port", str(port))
+    assert result.returncode == 3 and "pick another --metrics-port" in result.stderr
+    assert cli(initialised, home, "serve", "--once", "snapshot").returncode == 0  # lock free
