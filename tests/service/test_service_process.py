@@ -221,3 +221,27 @@ def test_a_metrics_port_in_use_is_refused_and_the_lock_released(
         result = cli(initialised, home, "serve", "--metrics-port", str(port))
     assert result.returncode == 3 and "pick another --metrics-port" in result.stderr
     assert cli(initialised, home, "serve", "--once", "snapshot").returncode == 0  # lock free
+
+
+def test_once_prunes_merged_agent_branches_and_pushes_backups(
+    initialised: Path, home: Path, tmp_path: Path
+) -> None:
+    from doltplane import backups
+
+    with connect(initialised) as dp:
+        dp.engine("ledger").create_branch("toast")  # an agent branch with nothing on it
+        dp.agent("nux").create_issue("unmerged work")
+        assert {b.name for b in dp.ledger.branches()} == {"toast", "nux"}
+    skipped = cli(initialised, home, "serve", "--once", "backup_push", "--json")
+    assert json.loads(skipped.stdout)["result"] == "skipped"  # no remote yet
+    pruned = cli(initialised, home, "serve", "--once", "ledger_prune", "--json")
+    assert pruned.returncode == 0, pruned.stderr
+    assert json.loads(pruned.stdout)["report"]["deleted"] == ["toast"]
+    with connect(initialised) as dp:
+        assert {b.name for b in dp.ledger.branches()} == {"nux"}
+        backups.add_remote(dp, "disk", f"file://{tmp_path}/backup")
+    pushed = cli(initialised, home, "serve", "--once", "backup_push", "--json")
+    assert pushed.returncode == 0, pushed.stderr
+    assert json.loads(pushed.stdout)["report"]["remotes"] == ["disk"]
+    with connect(initialised) as dp:
+        assert backups.verify_backup(dp, "disk").ok
