@@ -82,7 +82,7 @@ def run_doctor(
     checks: list[Check] = list(first) or [Check("settings", "ok", "settings load")]
     steps: list[tuple[str, Callable[[], list[Check]]]] = [
         ("python", _python),
-        ("libraries", _libraries),
+        ("libraries", lambda: _libraries(settings)),
         ("dolt", lambda: _dolt(settings)),
         ("git", _git),
         ("data_dir", lambda: _data_dir(settings)),
@@ -134,16 +134,18 @@ def _requirements() -> dict[str, str]:
     return out
 
 
-def _libraries() -> list[Check]:
+def _libraries(settings: Settings) -> list[Check]:
     from packaging.specifiers import SpecifierSet
 
     wanted = _requirements()
     found, wrong = [], []
-    for name in LIBRARIES:
+    names = [*LIBRARIES, *(("PyMySQL",) if settings.url is not None else ())]
+    for name in names:
         try:
             version = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
-            wrong.append(f"{name} is not installed")
+            extra = " (pip install 'doltplane[server]')" if name == "PyMySQL" else ""
+            wrong.append(f"{name} is not installed{extra}")
             continue
         spec = wanted.get(name.lower(), "")
         if spec and not SpecifierSet(spec).contains(version, prereleases=True):
@@ -241,6 +243,8 @@ def _git() -> list[Check]:
 def _data_dir(settings: Settings) -> list[Check]:
     where = settings.data_dir
     if not where.exists():
+        if settings.url is not None:  # the databases live on the server
+            return [Check("data_dir", "info", f"{where} does not exist (server engine)")]
         return [Check("data_dir", "error", f"{where} does not exist", "run `doltplane init`")]
     if not where.is_dir():
         return [
@@ -295,9 +299,15 @@ def _can_create(where: Path) -> bool:
 def _read_only(settings: Settings, plane: str) -> Iterator[sa.Connection | None]:
     """A read-only connection to ``plane`` (None: not created yet) that tidies nothing."""
     if settings.url is not None:
+        import inspect
+
         from doltplane.store import open_engine
 
-        plane_engine = open_engine(settings, plane)
+        # the server engine creates a missing database unless told not to: the doctor
+        # must not (an engine without the option has no server databases to create)
+        opener: Any = open_engine
+        options = {"create": False} if "create" in inspect.signature(opener).parameters else {}
+        plane_engine = opener(settings, plane, **options)
         try:
             with plane_engine.read() as conn:
                 yield conn

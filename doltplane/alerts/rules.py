@@ -26,6 +26,9 @@ MAX_COMMAND_TIMEOUT = 60.0
 MAX_WEBHOOK_TIMEOUT = 30.0
 DEFAULT_COMMAND_TIMEOUT = 10.0
 DEFAULT_WEBHOOK_TIMEOUT = 5.0
+MAX_ACTIONS_SECONDS = 60.0
+"""A rule's command and webhook timeouts together: evaluation waits for its actions, so
+this bounds how long one rule can hold up the service's alerts job."""
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
@@ -313,6 +316,13 @@ def _rule(node: yaml.Node) -> Rule:
     actions: tuple[Action, ...] = ()
     if "actions" in fields:
         actions = _actions(fields["actions"][1], what)
+        total = sum(a.timeout for a in actions)
+        if total > MAX_ACTIONS_SECONDS:
+            raise _fail(
+                fields["actions"][0],
+                f"{what}: the actions' timeouts add up to {total:g}s, more than "
+                f"{MAX_ACTIONS_SECONDS:g}s (the service waits for them)",
+            )
     return Rule(
         name=name,
         observe=observe,

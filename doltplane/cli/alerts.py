@@ -92,6 +92,7 @@ def alerts(ctx: click.Context, as_json: bool) -> None:
                     else ""
                 ),
                 "summary": rule.summary,
+                "description": rule.description,
                 "observe": rule.observe,
                 "threshold": rule.threshold,
                 "for_seconds": rule.for_seconds,
@@ -114,6 +115,8 @@ def alerts(ctx: click.Context, as_json: bool) -> None:
     for row in rows:
         if row["state"] == "firing":
             click.echo(f"FIRING {row['name']} ({row['severity']}): {row['summary']}")
+            if row["description"]:
+                click.echo(f"  what to do: {row['description']}")
     if running:
         updated = f", state of {service.updated_at}" if service is not None else ""
         click.echo(f"service running (pid {lock.pid if lock else '?'}{updated})")

@@ -96,6 +96,7 @@ def test_a_running_service_state_is_shown(home: Path, held_lock: Path) -> None:
     assert code == 0
     assert "service running" in out
     assert "FIRING query_latency_high" in out
+    assert "what to do: Look for a plane that grew" in out
     assert "250 ms" in out
 
 

@@ -149,6 +149,11 @@ INVALID = [
         "unknown key 'retries'",
     ),
     (RULE + "    actions:\n      - {command: [a], webhook: http://h/}\n", 8, "exactly one of"),
+    (
+        RULE + "    actions:\n" + "      - command: [a]\n        timeout: 50s\n" * 2,
+        7,
+        "add up to 100s",
+    ),
     (RULE + RULE.replace("rules:\n", ""), 7, "already defined on line 2"),
     ("rules:\n  - name: a\n    name: b\n", 3, "duplicate key 'name'"),
     ("", 1, "empty rules file"),
