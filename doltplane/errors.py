@@ -22,6 +22,7 @@ The tree (the CLI exit code of each class in brackets)::
     │   └── UnsupportedOperation            the engine lacks the capability asked for
     ├── ConfigError                    [8]  a setting or doltplane.toml is wrong
     ├── ServiceRunning                 [14] another `doltplane serve` holds this data directory
+    ├── JobFailed                      [1]  a service job ended with an outcome that needs a person
     ├── MigrationError                 [9]  schema migrations failed or are inconsistent
     ├── VerifyMismatch                 [12] a comparison found differences (verify --compare)
     ├── DoctorFoundProblems            [13] `doltplane doctor` found something wrong
@@ -266,6 +267,11 @@ class RemoteRejected(RemoteError):
         )
         self.remote = remote
         self.refs = list(refs)
+
+
+class JobFailed(DoltplaneError):
+    """A service job ran to its end but its outcome needs a person (a federation conflict,
+    a rejected backup push): counted and reported as a failed run."""
 
 
 class ServiceRunning(DoltplaneError):

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from doltplane.errors import DoltplaneError
+from doltplane.errors import JobFailed
 
 if TYPE_CHECKING:
     from doltplane.client import DataPlane
@@ -18,11 +18,6 @@ if TYPE_CHECKING:
     from doltplane.service.clock import Clock
     from doltplane.service.metrics import ServiceMetrics
     from doltplane.service.sampling import StoreSampler
-
-
-class JobFailed(DoltplaneError):
-    """A job ran to its end but its outcome needs a person (a federation conflict, a
-    rejected backup push): counted and reported as a failure, like an exception."""
 
 
 @dataclasses.dataclass
