@@ -26,6 +26,8 @@ The tree (the CLI exit code of each class in brackets)::
     │   ├── DatabaseBusy                    still locked after the bounded retries
     │   └── UnsupportedOperation            the engine lacks the capability asked for
     ├── ConfigError                    [8]  a setting or doltplane.toml is wrong
+    ├── ServiceRunning                 [14] another `doltplane serve` holds this data directory
+    ├── JobFailed                      [1]  a service job ended with an outcome that needs a person
     ├── MigrationError                 [9]  schema migrations failed or are inconsistent
     ├── VerifyMismatch                 [12] a comparison found differences (verify --compare)
     ├── DoctorFoundProblems            [13] `doltplane doctor` found something wrong
@@ -304,3 +306,23 @@ class RemoteRejected(RemoteError):
         )
         self.remote = remote
         self.refs = list(refs)
+
+
+class JobFailed(DoltplaneError):
+    """A service job ran to its end but its outcome needs a person (a federation conflict,
+    a rejected backup push): counted and reported as a failed run."""
+
+
+class ServiceRunning(DoltplaneError):
+    """Another ``doltplane serve`` holds the data directory's service lock."""
+
+    exit_code = 14
+
+    def __init__(self, data_dir: str, pid: int | None, host: str | None) -> None:
+        holder = f"pid {pid}" + (f" on {host}" if host else "") if pid else "another process"
+        super().__init__(
+            f"a doltplane service already runs for {data_dir} ({holder})",
+            hint=f"stop it first (kill {pid})" if pid else "stop the other service first",
+        )
+        self.pid = pid
+        self.host = host

@@ -15,7 +15,8 @@ from doltplane.errors import DoltplaneError
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("doltplane.cli.admin", "init"),
     "migrate": ("doltplane.cli.admin", "migrate"),
-    "status": ("doltplane.cli.admin", "status"),
+    "status": ("doltplane.cli.status", "status"),
+    "serve": ("doltplane.cli.serve", "serve"),
     "demo": ("doltplane.cli.admin", "demo"),
     "ops": ("doltplane.cli.ops", "ops"),
     "ledger": ("doltplane.cli.ledger", "ledger"),
