@@ -32,11 +32,9 @@ BOTH_ENGINES = (
     "ops/",
     "ledger/",
     "packs/",
-    "server_load/",
     "test_migrations.py",
     "test_properties.py",
     "test_untrusted_input.py",
-    "test_connection_storm.py",
 )
 """Paths under tests/ whose tests run on both engines (everything else: embedded only)."""
 
