@@ -221,7 +221,7 @@ def dolt_version() -> str:
 # --- main ---------------------------------------------------------------------------------
 
 
-def main() -> None:  # noqa: PLR0915 - one workload after another reads best in order
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=5)
@@ -531,7 +531,8 @@ def main() -> None:  # noqa: PLR0915 - one workload after another reads best in 
         f"Dolt {dolt_version()}, Python {platform.python_version()}, {os.cpu_count()} cores, "
         f"load {load[0]:.2f} at the end; scale {scale}, median of {rounds} rotating rounds.",
         "",
-        "| workload | n | embedded /s | server /s | raw pymysql /s | server/raw | server/embedded |",
+        "| workload | n | embedded /s | server /s | raw pymysql /s | server/raw "
+        "| server/embedded |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, n, t in results:
@@ -559,7 +560,7 @@ def main() -> None:  # noqa: PLR0915 - one workload after another reads best in 
                     "rows": [
                         {"workload": name, "n": n, **{f"{k}_s": v for k, v in t.items()}}
                         for name, n, t in results
-                    ],  # fmt: skip
+                    ],
                     "processes": args.processes,
                     "per_process": per_process,
                     "doltplane_writes_per_s": dp_rate,
