@@ -78,6 +78,37 @@ class Settings:
     query_timeout_seconds: float = 30.0
     """A cross-plane query (``dp.query``, ``doltplane query``) still running after this
     many seconds is stopped with QueryTimeout (0: no limit)."""
+    server_autostart: bool = False
+    """``connect()`` without a url starts (and supervises) a local dolt sql-server for
+    data_dir, as ``doltplane server start`` does, and connects to it."""
+    server_port: int = 0
+    """Port of the supervised server on 127.0.0.1 (0: a free port picked at first start,
+    then kept in ``<data_dir>/server/config.yaml``)."""
+    server_metrics_port: int = 0
+    """Port of the supervised server's Prometheus endpoint (0: picked like server_port)."""
+    server_max_connections: int = 500
+    """The supervised server's connection limit."""
+    server_wait_timeout_seconds: int = 900
+    """The server closes client connections idle this long; above the pool's idle time."""
+    server_dolt: str | None = None
+    """The dolt binary to run (default: dolt on PATH, else Go's bin)."""
+    server_probe_interval_seconds: float = 30.0
+    """How often the supervisor probes its server (liveness plus a small write)."""
+    server_probe_timeout_seconds: float = 5.0
+    """A probe slower than this fails."""
+    server_probe_failures: int = 2
+    """Consecutive failed probes that make the supervisor restart the server."""
+    server_restart_delay_seconds: float = 5.0
+    """First restart delay; it doubles on each restart..."""
+    server_restart_delay_max_seconds: float = 300.0
+    """...up to this."""
+    server_max_restarts: int = 5
+    """Restarts allowed within server_restart_window_seconds; one more and it gives up."""
+    server_restart_window_seconds: float = 600.0
+    server_healthy_reset_seconds: float = 300.0
+    """After this long healthy, the restart delay goes back to its first value."""
+    server_start_timeout_seconds: float = 60.0
+    """How long a start waits for the server to answer."""
 
     def __post_init__(self) -> None:
         if isinstance(self.data_dir, str | os.PathLike) and not isinstance(self.data_dir, Path):
