@@ -291,10 +291,10 @@ class ServerEngine(DoltSqlEngine):
         return str(value)
 
     def _primary_key(self, conn: sa.Connection, table: str) -> list[str]:
-        rows = conn.exec_driver_sql(
-            f"SHOW KEYS FROM {ident(table)} WHERE Key_name = 'PRIMARY'"
-        ).fetchall()
-        return [str(r[4]) for r in sorted(rows, key=lambda r: int(r[3]))]
+        # Dolt 1.86 ignores a WHERE on SHOW KEYS: filter here
+        rows = conn.exec_driver_sql(f"SHOW KEYS FROM {ident(table)}").fetchall()
+        primary = [r for r in rows if str(r[2]) == "PRIMARY"]
+        return [str(r[4]) for r in sorted(primary, key=lambda r: int(r[3]))]
 
     def _history_source(self, table: str, revision: str | None) -> tuple[str, list[Any]]:
         source = ident("dolt_history_" + table)
