@@ -41,17 +41,25 @@ def connect(
 
 
 def require_data_dir(settings: Settings) -> None:
-    """Refuse an embedded data directory that is missing or holds no doltplane data."""
+    """Refuse an embedded data directory that is missing or holds no doltplane data, and a
+    server that holds neither plane's database."""
+    from doltplane.store import PLANES, plane_exists, plane_location
+
     if not settings.embedded:
+        if not any(plane_exists(settings, plane) for plane in PLANES):
+            where = ", ".join(plane_location(settings, plane) for plane in PLANES)
+            raise NotFound(
+                "doltplane databases",
+                where,
+                hint="run `doltplane init` against the server, or check url / "
+                "ops_database / ledger_database",
+            )
         return
-    from doltplane.store import PLANES
 
     where = settings.data_dir
     hint = "run `doltplane init` to create one, or check --data-dir / DOLTPLANE_DATA_DIR"
     if not where.is_dir():
         raise NotFound("data directory", str(where), hint=hint)
-    from doltplane.store import plane_exists
-
     if any(plane_exists(settings, plane) for plane in PLANES):
         return
     from doltplane.federation.plane import CLONE_DIR
