@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -108,6 +109,11 @@ class ServerPool:
         event.listen(pool, "checkout", self._on_checkout)
         event.listen(pool, "close", self._on_close)
         event.listen(pool, "close_detached", self._on_close_detached)
+        with self.engine.connect() as conn:
+            wait = conn.exec_driver_sql("SELECT @@wait_timeout").scalar()
+        if wait and (not self._idle_limit or self._idle_limit >= int(wait)):
+            # the server would close an idle connection before the pool drops it
+            self._idle_limit = max(1, int(wait) - max(1, int(wait) // 10))
 
     def _open(self) -> DoltConnection:
         a = self.address
@@ -157,6 +163,12 @@ class ServerPool:
             finally:
                 _DATABASE.reset(token)
 
+    @property
+    def idle_limit(self) -> float:
+        """Seconds an idle connection may wait in the pool (pool_idle_seconds, kept below
+        the server's wait_timeout)."""
+        return self._idle_limit
+
     def stats(self) -> dict[str, int]:
         pool = self.engine.pool
         assert isinstance(pool, sa.pool.QueuePool)
@@ -205,6 +217,17 @@ def pool_for(url: str, settings: Settings) -> ServerPool:
         if pool is None:
             pool = _POOLS[key] = ServerPool(address, settings)
         return pool
+
+
+def _forget_after_fork() -> None:
+    # a forked child must not share the parent's sockets: it opens its own connections
+    for pool in _POOLS.values():
+        pool.engine.dispose(close=False)
+    _POOLS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def dispose_all() -> None:

@@ -254,6 +254,12 @@ def test_pool_is_shared_bounded_and_discards_idle(dolt_server: RunningServer) ->
     assert one.pool_stats()["discarded_total"] > discarded
 
 
+def test_idle_limit_stays_below_the_servers_wait_timeout(dolt_server: RunningServer) -> None:
+    url = dolt_server.url.replace("127.0.0.1", "127.1")  # a pool of its own
+    eng = ServerEngine(url, "idle_db", _settings(pool_idle_seconds=3600))
+    assert 0 < eng._pool.idle_limit < dolt_server.spec.wait_timeout_seconds
+
+
 def test_server_path_errors_are_typed_and_never_show_the_password(
     dolt_server: RunningServer,
 ) -> None:
