@@ -47,10 +47,9 @@ def require_data_dir(settings: Settings) -> None:
 
     if not settings.embedded:
         if not any(plane_exists(settings, plane) for plane in PLANES):
-            where = ", ".join(plane_location(settings, plane) for plane in PLANES)
             raise NotFound(
                 "doltplane databases",
-                where,
+                ", ".join(plane_location(settings, plane) for plane in PLANES),
                 hint="run `doltplane init` against the server, or check url / "
                 "ops_database / ledger_database",
             )
