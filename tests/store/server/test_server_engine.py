@@ -340,3 +340,30 @@ def test_revision_reads_go_to_the_read_replica(dolt_server: RunningServer) -> No
     eng.fetch_rows("SELECT * FROM t")
     assert not used, "writes and live reads stay on the primary"
     assert before >= 0
+
+
+def test_connect_takes_every_server_setting(dolt_server: RunningServer, tmp_path: Any) -> None:
+    import doltplane
+
+    with pytest.raises(NotFound, match="doltplane databases"):
+        doltplane.connect(
+            dolt_server.url, create=False, ops_database="no_ops", ledger_database="no_ledger"
+        )
+    url = dolt_server.url.replace("mysql://", "mysql+pymysql://")
+    with doltplane.connect(
+        url,
+        data_dir=tmp_path,
+        read_url=dolt_server.url.replace("127.0.0.1", "localhost"),
+        ops_database="conn_ops",
+        ledger_database="conn_ledger",
+        pool_max_open=4,
+    ) as dp:
+        issue = dp.ledger.create_issue("on the server")
+        assert dp.ledger.get_issue(issue.id).title == "on the server"
+        assert dp.engine("ledger").location.endswith("/conn_ledger")
+        head = dp.ledger.log()[0].hash
+        assert [i.title for i in dp.ledger.as_of(head).issues()] == ["on the server"]
+    with doltplane.connect(
+        dolt_server.url, create=False, ops_database="conn_ops", ledger_database="conn_ledger"
+    ) as again:
+        assert [i.title for i in again.ledger.issues()] == ["on the server"]
