@@ -127,44 +127,29 @@ class ServerEngine(DoltSqlEngine):
         return f"{self.database}/{branch}"
 
     @contextmanager
-    def _revision_connection(self, commit: str) -> Iterator[sa.Connection]:
-        """A connection on the read-only ``db/<commit>``: on the replica when there is one
-        and it already holds the commit, else on the primary."""
-        target = f"{self.database}/{commit}"
+    def _routed(self, target: str, *commits: str) -> Iterator[sa.Connection]:
+        """A connection in ``target`` on the read replica when there is one, it answers and
+        holds ``commits`` (it may lag); else on the primary."""
         if self._replica is not None:
             try:
-                cm = self._replica.connection(target)
-                conn = cm.__enter__()
-            except Exception:  # lagging or down: the primary answers
+                conn, token = self._replica.checkout(target, *commits)
+            except Exception:  # lagging, missing or down: the primary answers
                 pass
             else:
                 try:
                     yield conn
-                except BaseException as exc:
-                    if not cm.__exit__(type(exc), exc, exc.__traceback__):
-                        raise
-                else:
-                    cm.__exit__(None, None, None)
+                finally:
+                    self._replica.release(conn, token)
                 return
         with self._pool.connection(target) as conn:
             yield conn
 
-    def _history_read(self) -> AbstractContextManager[sa.Connection]:
-        """Log, history and diff reads: the replica's main when there is one."""
-        if self._replica is None:
-            return self.read()
-        return self._replica_main()
+    def _revision_connection(self, commit: str) -> AbstractContextManager[sa.Connection]:
+        """A connection on the read-only ``db/<commit>``."""
+        return self._routed(f"{self.database}/{commit}")
 
-    @contextmanager
-    def _replica_main(self) -> Iterator[sa.Connection]:
-        assert self._replica is not None
-        try:
-            with self._replica.connection(self.database) as conn:
-                yield conn
-        except DoltplaneError:
-            raise
-        except Exception as exc:
-            raise errors.translate(exc, "read on the replica") from None
+    def _history_read(self, *commits: str) -> AbstractContextManager[sa.Connection]:
+        return self._routed(self.database, *(f"{self.database}/{c}" for c in commits))
 
     def schema_engine(self) -> sa.Engine:
         engine = self._pool.engine.execution_options(doltplane_database=self.database)
@@ -413,11 +398,12 @@ class ServerEngine(DoltSqlEngine):
 
 
 def _use_from_options(conn: sa.Connection) -> None:
-    from doltplane.store.server.pool import use
+    from doltplane.store.server.pool import _working_in, use
 
     database = conn.get_execution_options().get("doltplane_database")
     if database:
         use(conn, str(database))
+        _working_in(str(database))  # for reflection; the next checkout of this thread resets it
 
 
 def open_server_engine(settings: Settings, plane: str, *, create: bool = True) -> ServerEngine:

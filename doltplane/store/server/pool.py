@@ -157,7 +157,8 @@ class ServerPool:
     def connection(self, database: str) -> Iterator[sa.Connection]:
         """A pooled connection working in ``database`` (``db``, ``db/branch``, ``db/<hash>``)."""
         with self.engine.connect() as conn:
-            token = use(conn, database)
+            use(conn, database)
+            token = _working_in(database)
             try:
                 yield conn
             finally:
@@ -168,6 +169,25 @@ class ServerPool:
         """Seconds an idle connection may wait in the pool (pool_idle_seconds, kept below
         the server's wait_timeout)."""
         return self._idle_limit
+
+    def checkout(
+        self, database: str, *must_exist: str
+    ) -> tuple[sa.Connection, contextvars.Token[str | None]]:
+        """A connection in ``database`` after checking each of ``must_exist`` opens there;
+        give it back with ``release``."""
+        conn = self.engine.connect()
+        try:
+            for other in must_exist:
+                use(conn, other)
+            use(conn, database)
+        except BaseException:
+            conn.close()
+            raise
+        return conn, _working_in(database)
+
+    def release(self, conn: sa.Connection, token: contextvars.Token[str | None]) -> None:
+        _DATABASE.reset(token)
+        conn.close()
 
     def stats(self) -> dict[str, int]:
         pool = self.engine.pool
@@ -187,13 +207,16 @@ class ServerPool:
         self.engine.dispose()
 
 
-def use(conn: sa.Connection, database: str) -> contextvars.Token[str | None]:
+def use(conn: sa.Connection, database: str) -> None:
     """Switch the pooled connection to ``database`` unless it is already there."""
     info = conn.connection.info
     if info.get("database") != database:
         info.pop("database", None)
         conn.exec_driver_sql(f'USE "{database}"')
         info["database"] = database
+
+
+def _working_in(database: str) -> contextvars.Token[str | None]:
     return _DATABASE.set(database.split("/", 1)[0])
 
 

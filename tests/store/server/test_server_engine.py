@@ -367,3 +367,29 @@ def test_connect_takes_every_server_setting(dolt_server: RunningServer, tmp_path
         dolt_server.url, create=False, ops_database="conn_ops", ledger_database="conn_ledger"
     ) as again:
         assert [i.title for i in again.ledger.issues()] == ["on the server"]
+
+
+def test_a_replica_without_the_commit_falls_back_to_the_primary(
+    dolt_server: RunningServer, tmp_path: Any
+) -> None:
+    from tests.servers import running_server
+
+    with running_server(tmp_path / "empty-replica") as empty:  # holds no database at all
+        eng = ServerEngine(dolt_server.url, "fallback_db", _settings(), read_url=empty.url)
+        first = put_table(eng, "1")
+        second = put_table(eng, "2")
+        assert eng.fetch_rows("SELECT v FROM t", (), first) == [("1",)]
+        assert [c.hash for c in eng.log(second, limit=2)] == [second, first]
+        assert [v.row["v"] for v in eng.row_history("t", {"id": 1})] == ["2", "1"]
+        assert [c.diff_type for c in eng.diff("t", first, second)] == ["modified"]
+
+
+def put_table(eng: ServerEngine, value: str) -> str:
+    eng.write(
+        lambda c: (
+            c.exec_driver_sql("CREATE TABLE IF NOT EXISTS t (id INT PRIMARY KEY, v VARCHAR(9))"),
+            c.exec_driver_sql("REPLACE INTO t VALUES (1, %s)", (value,)),
+        ),
+        message=lambda _: f"v={value}",
+    )
+    return eng.resolve_revision("main")
