@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from doltplane.config import Settings
 from doltplane.errors import (
+    DatabaseBusy,
     InvalidInput,
     InvalidRevision,
     NotFound,
@@ -164,6 +165,38 @@ def test_a_real_write_conflict_is_retried_whole(engine: ServerEngine) -> None:
     thread.join(30)
     assert len(calls) == 2  # the first attempt lost at COMMIT and was redone whole
     assert rows(engine)["a"] == "fast+slow"
+
+
+def test_a_conflict_past_the_retries_is_database_busy_and_writes_nothing(
+    engine: ServerEngine, dolt_server: RunningServer
+) -> None:
+    put(engine, "a", "0")
+    impatient = ServerEngine(dolt_server.url, engine.database, _settings(write_retries=0))
+    inside = threading.Event()
+    release = threading.Event()
+    failures: list[BaseException] = []
+
+    def bump(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("UPDATE items SET v = 'slow' WHERE id = 'a'")
+        conn.exec_driver_sql("INSERT INTO items VALUES ('only-slow', 'x', 0)")
+        inside.set()
+        assert release.wait(30)
+
+    def run() -> None:
+        try:
+            impatient.write(bump, message=lambda _: "slow")
+        except BaseException as exc:
+            failures.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert inside.wait(30)
+    put(engine, "a", "fast")
+    release.set()
+    thread.join(30)
+    assert [type(f) for f in failures] == [DatabaseBusy]
+    assert rows(engine) == {"a": "fast"}  # nothing of the losing transaction
+    assert engine.log(limit=1)[0].message == "put a=fast"
 
 
 def test_time_resolves_along_the_first_parent_line_after_a_merge(engine: ServerEngine) -> None:
