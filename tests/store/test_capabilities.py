@@ -16,6 +16,7 @@ from tests.servers import RunningServer
 def test_the_embedded_engine_can_do_everything(engine: DoltliteEngine) -> None:
     caps = engine.capabilities
     assert caps.gc_on_demand and caps.history_squash and caps.remotes and caps.file_size
+    assert caps.sqlite_syntax
     assert caps.missing == ()
 
 
@@ -30,7 +31,7 @@ def test_backups_ask_the_server_engine_and_refuse_with_its_reason(
     ) as dp:
         caps = dp.engine("ledger").capabilities
         assert caps.gc_on_demand and caps.history_squash
-        assert not caps.remotes and not caps.file_size
+        assert not caps.remotes and not caps.file_size and not caps.sqlite_syntax
         assert "server's host" in (caps.why_not("remotes") or "")
         dp.ops.set_state("a-1", rig="r", agent="a", status="busy", state={})
         assert dp.ops.checkpoint() is not None  # no gc attempted on an unknown file size

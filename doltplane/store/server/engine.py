@@ -50,13 +50,17 @@ _NO_REMOTES = (
     "the server's own DOLT_BACKUP, or run backups against an embedded copy"
 )
 _NO_SIZE = "the server's storage is not visible through SQL"
+_NO_SQLITE = (
+    "the server speaks MySQL; Dolt 1.86 has INSERT ... RETURNING but no upsert that "
+    "returns (ON DUPLICATE KEY UPDATE ... RETURNING breaks the wire protocol)"
+)
 
 CAPABILITIES = Capabilities(
     gc_on_demand=True,
     history_squash=True,
     remotes=False,
     file_size=False,
-    missing=(("remotes", _NO_REMOTES), ("file_size", _NO_SIZE)),
+    missing=(("remotes", _NO_REMOTES), ("file_size", _NO_SIZE), ("sqlite_syntax", _NO_SQLITE)),
 )
 
 
