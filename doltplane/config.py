@@ -23,6 +23,8 @@ from typing import Any
 from doltplane.errors import ConfigError
 
 ENV_PREFIX = "DOLTPLANE_"
+DATABASE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+"""A plane's database name on a server (it is quoted into USE and CREATE DATABASE)."""
 CONFIG_FILE = "doltplane.toml"
 
 
@@ -141,7 +143,7 @@ class Settings:
         if self.read_url is not None and "://" not in self.read_url:
             raise ConfigError("setting read_url must be a URL")
         for name in ("ops_database", "ledger_database"):
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,63}", getattr(self, name)):
+            if not DATABASE_NAME.fullmatch(getattr(self, name)):
                 raise ConfigError(
                     f"setting {name} must be a database name, got {getattr(self, name)!r}"
                 )

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-from doltplane.config import Settings
+from doltplane.config import DATABASE_NAME, Settings
 from doltplane.errors import (
     DatabaseBusy,
     DoltplaneError,
@@ -78,6 +78,8 @@ class ServerEngine(DoltSqlEngine):
         create: bool = True,
         read_url: str | None = None,
     ) -> None:
+        if not DATABASE_NAME.fullmatch(database):
+            raise InvalidInput(f"not a database name: {database!r}")
         self._pool: ServerPool = pool_for(url, settings)
         self.database = database
         self.location = f"{self._pool.address.display}/{database}"
