@@ -187,6 +187,7 @@ class Supervisor:
         self.update(state=State.STARTING, next_restart_at=None)
         self.identity = _binary_identity(self.dolt)
         try:
+            launch.require_free_port(self.spec.host, self.spec.port)
             self.process = launch.start(self.spec)
             self.update(server_pid=self.process.pid)
             launch.wait_ready(self.spec, self.process, self.settings.server_start_timeout_seconds)
@@ -339,8 +340,14 @@ def settings_argument(settings: Settings) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--detach"]:
+        args = args[1:]
+        _detach()
     if len(args) != 1:
-        print("usage: python -m doltplane.server.supervisor SETTINGS_JSON", file=sys.stderr)
+        print(
+            "usage: python -m doltplane.server.supervisor [--detach] SETTINGS_JSON",
+            file=sys.stderr,
+        )
         return 2
     try:
         settings = Settings.load(json.loads(args[0]), env={})
@@ -355,6 +362,21 @@ def main(argv: list[str] | None = None) -> int:
     except DoltplaneError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
+
+
+def _detach() -> None:
+    """Fork: the parent prints the child's pid and exits, so the supervisor is nobody's
+    child (no zombie, no reaping) and lives on after the command that started it."""
+    child = os.fork()
+    if child:
+        sys.stdout.write(f"{child}\n")
+        sys.stdout.flush()
+        os._exit(0)
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.close(devnull)
 
 
 if __name__ == "__main__":
