@@ -29,8 +29,28 @@ def server() -> None:
 @server.command("start")
 @click.option("--port", type=int, default=None, help="Listen on this port [setting server_port].")
 @click.option("--timeout", type=float, default=None, help="Seconds to wait for the server.")
+@click.option(
+    "--replicate-to",
+    default=None,
+    metavar="URL",
+    help="Push every commit to this remote folder (file:///...) for read replicas"
+    " [setting server_replicate_to].",
+)
+@click.option(
+    "--replica-of",
+    default=None,
+    metavar="URL",
+    help="Run as a read-only replica pulling from the primary's --replicate-to URL"
+    " [setting server_replica_of].",
+)
 @json_option
-def start(port: int | None, timeout: float | None, as_json: bool) -> None:
+def start(
+    port: int | None,
+    timeout: float | None,
+    replicate_to: str | None,
+    replica_of: str | None,
+    as_json: bool,
+) -> None:
     """Start the server and its supervisor; returns once the server answers.
 
     The supervisor keeps running in the background (probing, restarting with
@@ -38,7 +58,10 @@ def start(port: int | None, timeout: float | None, as_json: bool) -> None:
     """
     from doltplane.server.control import start_server
 
-    status = start_server(_settings(server_port=port), timeout=timeout)
+    settings = _settings(
+        server_port=port, server_replicate_to=replicate_to, server_replica_of=replica_of
+    )
+    status = start_server(settings, timeout=timeout)
     if as_json:
         echo_json(status)
         return

@@ -102,8 +102,9 @@ def server_status(settings: Settings) -> ServerStatus:
 
 def spawn_supervisor(settings: Settings) -> int:
     """Start the detached supervisor (not a child of this process); its pid."""
-    from doltplane.server.supervisor import settings_argument
+    from doltplane.server.supervisor import server_spec, settings_argument
 
+    server_spec(settings)  # a setting it refuses is an error here, not in a detached process
     paths = ServerPaths.of(settings.data_dir)
     paths.root.mkdir(parents=True, exist_ok=True)
     holder = lock_holder(paths.lock)

@@ -35,8 +35,14 @@ from typing import Any
 import yaml
 
 from doltplane.config import Settings
-from doltplane.errors import DoltplaneError, EngineError, ServerReadOnly, SupervisorBusy
-from doltplane.server import launch
+from doltplane.errors import (
+    ConfigError,
+    DoltplaneError,
+    EngineError,
+    ServerReadOnly,
+    SupervisorBusy,
+)
+from doltplane.server import launch, replica
 from doltplane.server.probe import probe
 from doltplane.server.state import (
     ServerPaths,
@@ -74,6 +80,17 @@ def server_spec(settings: Settings) -> launch.ServerSpec:
     paths = ServerPaths.of(settings.data_dir)
     port = settings.server_port or _kept_port(paths, "listener") or launch.free_port()
     metrics = settings.server_metrics_port or _kept_port(paths, "metrics") or launch.free_port()
+    variables: tuple[tuple[str, str | int], ...] = ()
+    if settings.server_replica_of and settings.server_replicate_to:
+        raise ConfigError(
+            "a server is either a replica (server_replica_of) or a primary"
+            " (server_replicate_to), not both",
+            hint="unset one of them",
+        )
+    if settings.server_replicate_to:
+        variables = replica.primary_variables(settings.server_replicate_to)
+    if settings.server_replica_of:
+        variables = replica.replica_variables(settings.server_replica_of)
     return launch.ServerSpec(
         root=paths.root,
         port=port,
@@ -81,6 +98,8 @@ def server_spec(settings: Settings) -> launch.ServerSpec:
         wait_timeout_seconds=settings.server_wait_timeout_seconds,
         metrics_port=metrics,
         dolt=settings.server_dolt,
+        read_only=bool(settings.server_replica_of),
+        system_variables=variables,
     )
 
 
@@ -192,6 +211,8 @@ class Supervisor:
             self.update(server_pid=self.process.pid)
             launch.wait_ready(self.spec, self.process, self.settings.server_start_timeout_seconds)
             result = probe(self.status["url"], timeout=self.settings.server_probe_timeout_seconds)
+            if self.settings.server_replicate_to:
+                replica.seed_remote(self.status["url"], self.settings.server_replicate_to)
         except DoltplaneError as exc:
             return exc.one_line()
         self.healthy_since = time.monotonic()
@@ -238,8 +259,11 @@ class Supervisor:
     def _probe(self) -> str | None:
         """None when healthy; the reason otherwise (``!`` first: restart at once)."""
         try:
+            # A replica is read-only by design: only its liveness is probed.
             result = probe(
-                self.status["url"], timeout=self.settings.server_probe_timeout_seconds, write=True
+                self.status["url"],
+                timeout=self.settings.server_probe_timeout_seconds,
+                write=not self.settings.server_replica_of,
             )
         except ServerReadOnly as exc:
             self.update(last_probe_at=now_iso(), last_probe_ok=False, last_error=exc.one_line())
