@@ -226,6 +226,12 @@ def ensure_running(settings: Settings) -> str:
     return url
 
 
+def autostart(settings: Settings) -> Settings:
+    """``settings`` pointed at this data directory's supervised server, started on demand
+    (the ``server_autostart`` setting)."""
+    return dataclasses.replace(settings, url=ensure_running(settings))
+
+
 def read_log(settings: Settings, lines: int = 50) -> list[str]:
     """The last ``lines`` lines of the server log (the server's output and supervisor events)."""
     path = ServerPaths.of(settings.data_dir).log

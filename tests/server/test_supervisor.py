@@ -269,3 +269,20 @@ def test_cli_start_status_logs_stop(supervised: Make) -> None:
     assert "answers, dolt" in logs.output
     stopped = runner.invoke(cli, [*args, "server", "stop"], env=env)
     assert stopped.exit_code == 0 and "stopped" in stopped.output
+
+
+def test_connect_starts_the_server_when_autostart_is_set(supervised: Make) -> None:
+    from doltplane import connect
+
+    settings = supervised()
+    options = {k: v for k, v in vars(settings).items() if k.startswith("server_")}
+    dp = connect(settings.data_dir, **{**options, "server_autostart": True})
+    try:
+        status = server_status(settings)
+        assert status.running
+        assert dp.settings.url == status.url
+    finally:
+        dp.close()
+    again = connect(settings.data_dir, **{**options, "server_autostart": True})
+    again.close()
+    assert server_status(settings).pid == status.pid  # reused, not a second supervisor
