@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from doltplane.config import Settings
-from doltplane.errors import ConfigError, ServerReadOnly
+from doltplane.errors import ConfigError, EngineError, ServerReadOnly
 from doltplane.server.control import server_status, start_server, stop_server
 from doltplane.server.probe import open_connection, probe
 from doltplane.server.replica import replication_lag
@@ -68,3 +68,46 @@ def test_a_server_cannot_be_primary_and_replica(supervised: Make, tmp_path: Path
         start_server(supervised(server_replicate_to=remote, server_replica_of=remote))
     with pytest.raises(ConfigError):
         start_server(supervised(server_replica_of="/not/a/url"))
+
+
+def _queries_served(metrics_url: str) -> float:
+    import urllib.request
+
+    with urllib.request.urlopen(metrics_url, timeout=5) as response:
+        text = response.read().decode()
+    return sum(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("dss_query_duration_count")
+    )
+
+
+def test_connect_sends_history_and_as_of_reads_to_the_replica(
+    supervised: Make, tmp_path: Path
+) -> None:
+    from doltplane import connect
+
+    remote = (tmp_path / "remote").as_uri()
+    primary = start_server(supervised(server_replicate_to=remote))
+    # No probes during the test: the replica's query count is the client's alone.
+    replica_settings = supervised(server_replica_of=remote, server_probe_interval_seconds=3600)
+    replica = start_server(replica_settings)
+    assert replica.metrics_url is not None
+    with connect(primary.url, read_url=replica.url, data_dir=tmp_path / "client") as dp:
+        issue = dp.ledger.create_issue("routed", owner="toast")
+        first = dp.ledger.log(limit=1)[0].hash
+        dp.ledger.update_issue(issue.id, status="closed")
+
+        before = _queries_served(replica.metrics_url)
+        assert dp.ledger.get_issue(issue.id).status == "closed"  # live: the primary
+        assert _queries_served(replica.metrics_url) == before
+
+        assert dp.ledger.as_of(first).get_issue(issue.id).status == "open"
+        assert [v.record.status for v in dp.ledger.history(issue.id)][:2] == ["closed", "open"]
+        assert _queries_served(replica.metrics_url) > before
+
+        # With the replica gone, history reads fail (typed); the primary still answers.
+        stop_server(replica_settings)
+        assert dp.ledger.get_issue(issue.id).status == "closed"
+        with pytest.raises(EngineError):
+            dp.ledger.history(issue.id)
