@@ -95,7 +95,10 @@ def server_spec(settings: Settings) -> launch.ServerSpec:
         root=paths.root,
         port=port,
         max_connections=settings.server_max_connections,
-        wait_timeout_seconds=settings.server_wait_timeout_seconds,
+        # The server must not close a connection the client pool still keeps idle.
+        wait_timeout_seconds=max(
+            settings.server_wait_timeout_seconds, settings.pool_idle_seconds + 60
+        ),
         metrics_port=metrics,
         dolt=settings.server_dolt,
         read_only=bool(settings.server_replica_of),

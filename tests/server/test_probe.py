@@ -97,3 +97,32 @@ def test_a_password_with_url_characters_is_decoded_and_never_shown() -> None:
     assert where.database == "ledger"
     assert "p@ss" not in str(where) and "p@ss" not in repr(where)
     assert str(where) == "mysql+pymysql://agent:***@db.example:3307/ledger"
+
+
+def test_bad_server_input_through_the_cli_is_one_masked_line(
+    dolt_server: RunningServer, mariadb: RunningMariaDB, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from doltplane.cli.main import cli
+
+    port = dolt_server.spec.port
+    cases = {
+        f"postgres://root:{SECRET}@127.0.0.1:{port}": InvalidServerUrl.exit_code,
+        f"mysql://root:{SECRET}@127.0.0.1:{free_port()}": ServerUnreachable.exit_code,
+        f"mysql://root:{SECRET}@127.0.0.1:{port}": ServerAuthFailed.exit_code,
+        f"mysql://root:{SECRET}@127.0.0.1:{mariadb.port}": NotADoltServer.exit_code,
+    }
+    for url, code in cases.items():
+        result = CliRunner().invoke(cli, ["--url", url, "ledger", "list", "--json"])
+        assert result.exit_code == code, (url, result.output)
+        assert SECRET not in result.output
+        assert result.output.startswith("error: ") and result.output.count("\n") == 1
+
+
+def test_wait_timeout_stays_above_the_pool_idle_time() -> None:
+    from doltplane.config import Settings
+    from doltplane.server.supervisor import server_spec
+
+    spec = server_spec(Settings(server_wait_timeout_seconds=30, pool_idle_seconds=600))
+    assert spec.wait_timeout_seconds > 600
