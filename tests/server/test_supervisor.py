@@ -236,6 +236,17 @@ def test_stop_also_stops_a_server_whose_supervisor_was_killed(supervised: Make) 
     wait_for(lambda: not pid_alive(status.server_pid), 15, "the orphan server to stop")
 
 
+def test_a_new_supervisor_stops_the_server_a_killed_one_left(supervised: Make) -> None:
+    settings = supervised()
+    status = start_server(settings)
+    assert status.pid is not None and status.server_pid is not None
+    os.kill(status.pid, signal.SIGKILL)
+    wait_for(lambda: server_status(settings).pid is None, 10, "the lock to drop")
+    again = start_server(settings)  # same kept port: the orphan must go first
+    assert again.port == status.port and again.server_pid != status.server_pid
+    assert not pid_alive(status.server_pid)
+
+
 def test_ensure_running_starts_once_and_reuses(supervised: Make) -> None:
     settings = supervised()
     url = ensure_running(settings)
