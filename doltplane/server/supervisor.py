@@ -199,7 +199,9 @@ class Supervisor:
                 break
             if failure is None:  # a planned restart (new dolt version)
                 self._stop_server()
-                self.update(restarts=self.status["restarts"] + 1)
+                self.update(
+                    state=State.STARTING, server_pid=None, restarts=self.status["restarts"] + 1
+                )
                 continue
             if not self._back_off(failure):
                 return 1
@@ -327,7 +329,7 @@ class Supervisor:
         if self.stopping.wait(delay):
             return True
         self.restart_times.append(time.monotonic())
-        self.update(restarts=self.status["restarts"] + 1)
+        self.update(state=State.STARTING, restarts=self.status["restarts"] + 1)
         return True
 
     def _stop_server(self) -> None:

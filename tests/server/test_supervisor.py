@@ -297,3 +297,31 @@ def test_connect_starts_the_server_when_autostart_is_set(supervised: Make) -> No
     again = connect(settings.data_dir, **{**options, "server_autostart": True})
     again.close()
     assert server_status(settings).pid == status.pid  # reused, not a second supervisor
+
+
+def test_the_restart_delay_doubles_and_starts_over_after_a_healthy_spell(
+    supervised: Make,
+) -> None:
+    settings = supervised(
+        server_restart_delay_seconds=0.2,
+        server_restart_delay_max_seconds=0.4,
+        server_healthy_reset_seconds=2.0,
+    )
+    start_server(settings)
+
+    def kill_and_wait_back(restarts: int) -> None:
+        pid = server_status(settings).server_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: server_status(settings).restarts == restarts, 30, "the restart")
+        wait_for(lambda: server_status(settings).running, 30, "the server")
+
+    kill_and_wait_back(1)
+    kill_and_wait_back(2)
+    kill_and_wait_back(3)  # capped at the maximum
+    time.sleep(3)  # healthy for longer than server_healthy_reset_seconds
+    kill_and_wait_back(4)
+    delays = [
+        line.rsplit(" ", 2)[-2] for line in read_log(settings, 500) if "restarting in" in line
+    ]
+    assert delays == ["0.2", "0.4", "0.4", "0.2"]
