@@ -37,7 +37,12 @@ def connect(
     if path_or_url is not None:
         key = "url" if "://" in str(path_or_url) else "data_dir"
         settings[key] = path_or_url
-    return DataPlane(Settings.load(settings), create=create)
+    loaded = Settings.load(settings)
+    if loaded.server_autostart and loaded.url is None:
+        from doltplane.server.control import autostart
+
+        loaded = autostart(loaded)
+    return DataPlane(loaded, create=create)
 
 
 def require_data_dir(settings: Settings) -> None:

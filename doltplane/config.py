@@ -109,6 +109,12 @@ class Settings:
     server_restart_window_seconds: float = 600.0
     server_healthy_reset_seconds: float = 300.0
     """After this long healthy, the restart delay goes back to its first value."""
+    server_replicate_to: str | None = None
+    """A remote folder URL (``file:///...``) the supervised server pushes every commit to,
+    one subfolder per database, for read replicas."""
+    server_replica_of: str | None = None
+    """Run the supervised server as a read-only replica of the primary whose
+    server_replicate_to is this URL: it pulls at the start of every transaction."""
     server_start_timeout_seconds: float = 60.0
     """How long a start waits for the server to answer."""
     read_url: str | None = None
