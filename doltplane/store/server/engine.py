@@ -144,11 +144,26 @@ class ServerEngine(DoltSqlEngine):
             else:
                 try:
                     yield conn
+                except Exception as exc:
+                    if errors.driver_error(exc) is None and not isinstance(
+                        exc, sa.exc.SQLAlchemyError
+                    ):
+                        raise
+                    # the replica went away mid-read: typed here; the pool drops the
+                    # connection and the next read falls back to the primary
+                    raise errors.translate(exc, f"read on the replica in {target}") from None
                 finally:
                     self._replica.release(conn, token)
                 return
-        with self._pool.connection(target) as conn:
-            yield conn
+        try:
+            with self._pool.connection(target) as conn:
+                yield conn
+        except DoltplaneError:
+            raise
+        except Exception as exc:
+            if errors.driver_error(exc) is None and not isinstance(exc, sa.exc.SQLAlchemyError):
+                raise
+            raise errors.translate(exc, f"read in {target}") from None
 
     def _revision_connection(self, commit: str) -> AbstractContextManager[sa.Connection]:
         """A connection on the read-only ``db/<commit>``."""
