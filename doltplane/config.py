@@ -23,6 +23,8 @@ from typing import Any
 from doltplane.errors import ConfigError
 
 ENV_PREFIX = "DOLTPLANE_"
+DATABASE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+"""A plane's database name on a server (it is quoted into USE and CREATE DATABASE)."""
 CONFIG_FILE = "doltplane.toml"
 
 
@@ -88,6 +90,58 @@ class Settings:
     """How often the service samples the stores and times probe reads for metrics (0: off)."""
     metrics_port: int | None = None
     """Serve Prometheus metrics on 127.0.0.1 at this port (unset: no metrics endpoint)."""
+    server_autostart: bool = False
+    """``connect()`` without a url starts (and supervises) a local dolt sql-server for
+    data_dir, as ``doltplane server start`` does, and connects to it."""
+    server_port: int = 0
+    """Port of the supervised server on 127.0.0.1 (0: a free port picked at first start,
+    then kept in ``<data_dir>/server/config.yaml``)."""
+    server_metrics_port: int = 0
+    """Port of the supervised server's Prometheus endpoint (0: picked like server_port)."""
+    server_max_connections: int = 500
+    """The supervised server's connection limit."""
+    server_wait_timeout_seconds: int = 900
+    """The server closes client connections idle this long; above the pool's idle time."""
+    server_dolt: str | None = None
+    """The dolt binary to run (default: dolt on PATH, else Go's bin)."""
+    server_probe_interval_seconds: float = 30.0
+    """How often the supervisor probes its server (liveness plus a small write)."""
+    server_probe_timeout_seconds: float = 5.0
+    """A probe slower than this fails."""
+    server_probe_failures: int = 2
+    """Consecutive failed probes that make the supervisor restart the server."""
+    server_restart_delay_seconds: float = 5.0
+    """First restart delay; it doubles on each restart..."""
+    server_restart_delay_max_seconds: float = 300.0
+    """...up to this."""
+    server_max_restarts: int = 5
+    """Restarts allowed within server_restart_window_seconds; one more and it gives up."""
+    server_restart_window_seconds: float = 600.0
+    server_healthy_reset_seconds: float = 300.0
+    """After this long healthy, the restart delay goes back to its first value."""
+    server_replicate_to: str | None = None
+    """A remote folder URL (``file:///...``) the supervised server pushes every commit to,
+    one subfolder per database, for read replicas."""
+    server_replica_of: str | None = None
+    """Run the supervised server as a read-only replica of the primary whose
+    server_replicate_to is this URL: it pulls at the start of every transaction."""
+    server_start_timeout_seconds: float = 60.0
+    """How long a start waits for the server to answer."""
+    read_url: str | None = None
+    """A read replica's URL: AS OF, history, diff and log reads go there, the rest to url."""
+    ops_database: str = "ops"
+    """The operational plane's database on the server (projects sharing one server differ)."""
+    ledger_database: str = "ledger"
+    """The ledger's database on the server."""
+    pool_max_open: int = 25
+    """At most this many connections to one server per process."""
+    pool_max_idle: int = 5
+    """...of which at most this many are kept idle."""
+    pool_lifetime_seconds: int = 3600
+    """A pooled connection older than this is replaced."""
+    pool_idle_seconds: int = 600
+    """An idle connection older than this is discarded at checkout (keep it below the
+    server's wait_timeout)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.data_dir, str | os.PathLike) and not isinstance(self.data_dir, Path):
@@ -102,6 +156,17 @@ class Settings:
                 raise ConfigError(f"setting {field.name} must be a finite number, got {value}")
         if self.url is not None and "://" not in self.url:
             raise ConfigError(f"setting url must be a URL, got {self.url!r}")
+        if self.read_url is not None and "://" not in self.read_url:
+            raise ConfigError("setting read_url must be a URL")
+        for name in ("ops_database", "ledger_database"):
+            if not DATABASE_NAME.fullmatch(getattr(self, name)):
+                raise ConfigError(
+                    f"setting {name} must be a database name, got {getattr(self, name)!r}"
+                )
+        if self.ops_database == self.ledger_database:
+            raise ConfigError("settings ops_database and ledger_database must differ")
+        if self.pool_max_open < 1:
+            raise ConfigError("setting pool_max_open must be at least 1")
 
     @property
     def embedded(self) -> bool:

@@ -22,10 +22,18 @@ The tree (the CLI exit code of each class in brackets)::
     ├── MergeConflict                  [6]  an operation needs a clean merge and has conflicts
     ├── EngineError                    [7]  the database engine failed
     │   ├── EngineUnavailable               engine cannot be loaded or reached
+    │   │   ├── ServerUnreachable               nothing answers MySQL at the URL's host and port
+    │   │   ├── ServerAuthFailed                the server refused the user or password
+    │   │   ├── DatabaseMissing                 the server has no database of that name
+    │   │   ├── NotADoltServer                  a MySQL-speaking server that is not Dolt
+    │   │   └── ServerStartFailed               a supervised server did not come up
+    │   ├── ServerReadOnly                  the server answers but refuses writes
+    │   ├── SupervisorBusy                  another supervisor owns the data directory or port
     │   ├── NotADoltDatabase                a file made by plain SQLite (or not a database)
     │   ├── DatabaseBusy                    still locked after the bounded retries
     │   └── UnsupportedOperation            the engine lacks the capability asked for
     ├── ConfigError                    [8]  a setting or doltplane.toml is wrong
+    │   └── InvalidServerUrl                a server URL that cannot be parsed or has another scheme
     ├── ServiceRunning                 [14] another `doltplane serve` holds this data directory
     ├── JobFailed                      [1]  a service job ended with an outcome that needs a person
     ├── MigrationError                 [9]  schema migrations failed or are inconsistent
@@ -236,8 +244,46 @@ class UnsupportedOperation(EngineError):
     pass
 
 
+class ServerUnreachable(EngineUnavailable):
+    pass
+
+
+class ServerAuthFailed(EngineUnavailable):
+    pass
+
+
+class DatabaseMissing(EngineUnavailable):
+    def __init__(self, database: str, where: str, *, hint: str | None = None) -> None:
+        super().__init__(f"database {database!r} not found on {where}", hint=hint)
+        self.database = database
+
+
+class NotADoltServer(EngineUnavailable):
+    pass
+
+
+class ServerStartFailed(EngineUnavailable):
+    pass
+
+
+class ServerReadOnly(EngineError):
+    pass
+
+
+class SupervisorBusy(EngineError):
+    """Another live supervisor holds the lock; ``holder`` says which process."""
+
+    def __init__(self, what: str, holder: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{what} is already supervised by {holder}", hint=hint)
+        self.holder = holder
+
+
 class ConfigError(DoltplaneError):
     exit_code = 8
+
+
+class InvalidServerUrl(ConfigError):
+    pass
 
 
 class MigrationError(DoltplaneError):

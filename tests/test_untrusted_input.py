@@ -22,6 +22,7 @@ from doltplane.cli.main import cli
 from doltplane.errors import InvalidDocument, QueryTimeout
 from doltplane.store.doltlite import READ_ONLY_FUNCTIONS
 from doltplane.validation import MAX_JSON_DEPTH
+from tests.conftest import clear_settings_env
 
 FOREVER = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c"
 
@@ -42,9 +43,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    for name in list(os.environ):
-        if name.startswith("DOLTPLANE_"):
-            monkeypatch.delenv(name)
+    clear_settings_env(monkeypatch)
     monkeypatch.setenv("DOLTPLANE_CHECKPOINT_EVERY_WRITES", "0")
     monkeypatch.setenv("DOLTPLANE_CHECKPOINT_EVERY_SECONDS", "0")
     runner = CliRunner()

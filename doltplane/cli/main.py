@@ -31,6 +31,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("doltplane.cli.doctor", "doctor"),
     "pack": ("doltplane.cli.pack", "pack"),
     "table": ("doltplane.cli.table", "table"),
+    "server": ("doltplane.cli.server", "server"),
 }
 
 

@@ -39,6 +39,20 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def require_free_port(host: str, port: int) -> None:
+    """EngineUnavailable when something listens on the port already: dolt then prints
+    "Port N already in use." and waits instead of exiting."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise EngineUnavailable(
+                f"port {port} on {host} is in use by another process ({exc.strerror})",
+                hint="stop that process, or choose another port (server_port)",
+            ) from None
+
+
 @dataclasses.dataclass(frozen=True)
 class ServerSpec:
     """What one server process needs: where its databases live and how it listens."""
@@ -52,6 +66,11 @@ class ServerSpec:
     """Idle client connections are closed after this; the client pool's idle limit stays below."""
     metrics_port: int | None = None
     log_level: str = "warning"
+    dolt: str | None = None
+    """The dolt binary (default: :func:`dolt_binary`)."""
+    read_only: bool = False
+    system_variables: tuple[tuple[str, str | int], ...] = ()
+    """More global system variables, e.g. Dolt's replication settings."""
 
     @property
     def data_dir(self) -> Path:
@@ -72,7 +91,11 @@ class ServerSpec:
     def config(self) -> dict[str, object]:
         config: dict[str, object] = {
             "log_level": self.log_level,
-            "behavior": {"autocommit": True, "auto_gc_behavior": {"enable": True}},
+            "behavior": {
+                "autocommit": True,
+                "read_only": self.read_only,
+                "auto_gc_behavior": {"enable": True},
+            },
             "listener": {
                 "host": self.host,
                 "port": self.port,
@@ -84,6 +107,7 @@ class ServerSpec:
             "system_variables": {
                 "wait_timeout": self.wait_timeout_seconds,
                 "interactive_timeout": self.wait_timeout_seconds,
+                **dict(self.system_variables),
             },
         }
         if self.metrics_port is not None:
@@ -117,7 +141,7 @@ def _configure_home(dolt: str, spec: ServerSpec) -> None:
 
 def start(spec: ServerSpec) -> subprocess.Popen[bytes]:
     """Write the config and start the server; it is not ready until :func:`wait_ready`."""
-    dolt = dolt_binary()
+    dolt = spec.dolt or dolt_binary()
     if dolt is None:
         raise EngineUnavailable(
             "no dolt binary on PATH", hint="run scripts/install-dolt (needs Go and gcc)"
