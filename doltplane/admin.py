@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from doltplane.migrations import runner
-from doltplane.store import PLANES, open_engine
+from doltplane.store import PLANES, open_engine, plane_exists, plane_location
 
 if TYPE_CHECKING:
     from doltplane.client import DataPlane
@@ -31,7 +31,7 @@ class PlaneStatus:
 
 
 def _exists(dp: DataPlane, plane: str) -> bool:
-    return not dp.settings.embedded or (dp.settings.data_dir / f"{plane}.db").exists()
+    return plane in dp._engines or plane_exists(dp.settings, plane)
 
 
 @contextmanager
@@ -70,7 +70,7 @@ def status(dp: DataPlane) -> list[PlaneStatus]:
 def _plane_report(dp: DataPlane, plane: str) -> tuple[runner.MigrationStatus, PlaneStatus]:
     """Migrations and status of one plane from one engine open (none if not created yet)."""
     if not _exists(dp, plane):
-        location = str(dp.settings.data_dir / f"{plane}.db")
+        location = plane_location(dp.settings, plane)
         empty = PlaneStatus(plane, location, False, 0, 0, None, None, None, None, 0)
         return runner.status(None, plane), empty
     with _engine(dp, plane) as engine:

@@ -50,7 +50,9 @@ def require_data_dir(settings: Settings) -> None:
     hint = "run `doltplane init` to create one, or check --data-dir / DOLTPLANE_DATA_DIR"
     if not where.is_dir():
         raise NotFound("data directory", str(where), hint=hint)
-    if any((where / f"{plane}.db").exists() for plane in PLANES):
+    from doltplane.store import plane_exists
+
+    if any(plane_exists(settings, plane) for plane in PLANES):
         return
     from doltplane.federation.plane import CLONE_DIR
 
@@ -71,6 +73,7 @@ class DataPlane:
         if not create:
             require_data_dir(settings)
         self.settings = settings
+        self._create = create
         self._engines: dict[str, Engine] = {}
 
     def engine(self, plane: str) -> Engine:
@@ -79,7 +82,7 @@ class DataPlane:
             from doltplane.migrations import ensure_current
             from doltplane.store import open_engine
 
-            engine = open_engine(self.settings, plane)
+            engine = open_engine(self.settings, plane, create=self._create)
             try:
                 ensure_current(engine, plane)
             except BaseException:

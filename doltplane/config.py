@@ -109,6 +109,21 @@ class Settings:
     """After this long healthy, the restart delay goes back to its first value."""
     server_start_timeout_seconds: float = 60.0
     """How long a start waits for the server to answer."""
+    read_url: str | None = None
+    """A read replica's URL: AS OF, history, diff and log reads go there, the rest to url."""
+    ops_database: str = "ops"
+    """The operational plane's database on the server (projects sharing one server differ)."""
+    ledger_database: str = "ledger"
+    """The ledger's database on the server."""
+    pool_max_open: int = 25
+    """At most this many connections to one server per process."""
+    pool_max_idle: int = 5
+    """...of which at most this many are kept idle."""
+    pool_lifetime_seconds: int = 3600
+    """A pooled connection older than this is replaced."""
+    pool_idle_seconds: int = 600
+    """An idle connection older than this is discarded at checkout (keep it below the
+    server's wait_timeout)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.data_dir, str | os.PathLike) and not isinstance(self.data_dir, Path):
@@ -123,6 +138,17 @@ class Settings:
                 raise ConfigError(f"setting {field.name} must be a finite number, got {value}")
         if self.url is not None and "://" not in self.url:
             raise ConfigError(f"setting url must be a URL, got {self.url!r}")
+        if self.read_url is not None and "://" not in self.read_url:
+            raise ConfigError("setting read_url must be a URL")
+        for name in ("ops_database", "ledger_database"):
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,63}", getattr(self, name)):
+                raise ConfigError(
+                    f"setting {name} must be a database name, got {getattr(self, name)!r}"
+                )
+        if self.ops_database == self.ledger_database:
+            raise ConfigError("settings ops_database and ledger_database must differ")
+        if self.pool_max_open < 1:
+            raise ConfigError("setting pool_max_open must be at least 1")
 
     @property
     def embedded(self) -> bool:

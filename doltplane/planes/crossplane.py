@@ -1,12 +1,15 @@
 """Read-only SQL across planes: the ledger with the operational plane attached.
 
-The engine runs the query on a read-only connection to the ledger with the
-operational plane attached as ``ops`` (``Engine.query``). Unqualified names
-resolve in order: the ledger's tables first, then ``operational_state`` and
-``heartbeat_log`` from ``ops``. Writes are refused three times over: only
-SELECT/WITH statements are accepted here, and the engine denies every
-action but reading (calling only functions known to read) and opens both
-files read-only. A query runs at most ``query_timeout_seconds``.
+The contract both engines keep (``Engine.query``): the query is written in the
+embedded engine's SQL (SQLite's); tables may be qualified by plane name
+(``ops.operational_state``, ``ledger.issues``: on a server these map to the
+configured ``ops_database`` / ``ledger_database``), and unqualified names resolve
+in order: the ledger's tables first, then the operational plane's. Parameters are
+``?`` (a sequence) or ``:name`` (a mapping). Writes are refused three times over:
+only SELECT/WITH statements are accepted here, the engine calls only functions
+known to read, and the statement runs read-only (read-only files embedded, a
+``READ ONLY`` transaction on a server). A query runs at most
+``query_timeout_seconds``.
 """
 
 from __future__ import annotations
@@ -47,4 +50,5 @@ def run_query(dp: DataPlane, sql: str, params: Any = None) -> list[dict[str, Any
         raise InvalidInput("params must be a sequence (for ?) or a mapping (for :name)")
     ledger, ops = dp.engine("ledger"), dp.engine("ops")  # both exist and are migrated
     timeout = dp.settings.query_timeout_seconds
-    return ledger.query(statement, params, attach={"ops": ops}, timeout=timeout)
+    planes = {"ops": ops, "ledger": ledger}
+    return ledger.query(statement, params, attach=planes, timeout=timeout)

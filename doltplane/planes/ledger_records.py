@@ -15,6 +15,7 @@ from doltplane.errors import NotFound
 from doltplane.planes.compiled import compile_statement
 from doltplane.planes.ops_records import from_db_time, to_db_time
 from doltplane.store.base import Engine
+from doltplane.store.sqlfunc import year_month
 from doltplane.validation import (
     check_choice,
     check_id,
@@ -233,13 +234,6 @@ def chunks(values: list[str]) -> Iterable[list[str]]:
         yield values[start : start + _CHUNK]
 
 
-def _month(conn: sa.Connection, column: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
-    """``YYYY-MM`` of a DATETIME column: the one function that differs between dialects."""
-    if conn.dialect.name == "mysql":
-        return sa.func.date_format(column, "%Y-%m")
-    return sa.func.strftime("%Y-%m", column)
-
-
 def check_kind(kind: object) -> Kind:
     """``issue`` or ``cv_entry``."""
     return "issue" if check_choice(kind, KINDS, "kind") == "issue" else "cv_entry"
@@ -390,7 +384,7 @@ class LedgerReader:
     ) -> list[MonthlyCount]:
         """Issues completed in ``[since, until)``, counted per owner and UTC month."""
         with self._read() as conn:
-            month = _month(conn, issues.c.completed_at).label("month")
+            month = year_month(issues.c.completed_at).label("month")
             query = (
                 sa.select(issues.c.owner, month, sa.func.count().label("n"))
                 .where(issues.c.completed_at.is_not(None))

@@ -11,20 +11,48 @@ if TYPE_CHECKING:
 PLANES = ("ops", "ledger")
 
 
-def open_engine(settings: Settings, plane: str) -> Engine:
-    """The engine holding ``plane``'s database: embedded doltlite unless a server URL is set."""
+def _check_plane(plane: str) -> None:
     if plane not in PLANES:
         raise ValueError(f"unknown plane {plane!r}")
-    if settings.url is not None:
-        from doltplane.config import mask_password
-        from doltplane.errors import EngineUnavailable
 
-        raise EngineUnavailable(
-            f"no server engine yet for {mask_password(settings.url)}",
-            hint="unset url / DOLTPLANE_URL to use the embedded engine",
-        )
+
+def open_engine(settings: Settings, plane: str, *, create: bool = True) -> Engine:
+    """The engine holding ``plane``'s database: embedded doltlite unless a server URL is set.
+    On a server, ``create=False`` refuses a database that does not exist (NotFound)."""
+    _check_plane(plane)
+    if settings.url is not None:
+        from doltplane.store.server import open_server_engine
+
+        return open_server_engine(settings, plane, create=create)
     from doltplane.remote_registry import Registry
     from doltplane.store.doltlite import DoltliteEngine
 
     Registry(settings.data_dir).check_usable()  # not a restore that never finished
     return DoltliteEngine(settings.data_dir / f"{plane}.db", settings)
+
+
+def plane_location(settings: Settings, plane: str) -> str:
+    """Where ``plane``'s database lives: its file, or ``server/database`` (password masked)."""
+    _check_plane(plane)
+    if settings.url is None:
+        return str(settings.data_dir / f"{plane}.db")
+    from doltplane.config import mask_password
+
+    database = settings.ops_database if plane == "ops" else settings.ledger_database
+    return f"{mask_password(settings.url).rstrip('/')}/{database}"
+
+
+def plane_exists(settings: Settings, plane: str) -> bool:
+    """Whether ``plane``'s database was created (changes nothing)."""
+    _check_plane(plane)
+    if settings.url is None:
+        from pathlib import Path
+
+        return Path(plane_location(settings, plane)).exists()
+    from doltplane.errors import NotFound
+
+    try:
+        open_engine(settings, plane, create=False).close()
+    except NotFound:
+        return False
+    return True

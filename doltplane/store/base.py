@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from doltplane.store.capabilities import Capabilities
+
 T = TypeVar("T")
 
 MAIN = "main"
@@ -147,6 +149,11 @@ class Engine(Protocol):
 
     name: str
     location: str
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this engine can do beyond SQL and commits (gc, squash, remotes, sizes)."""
+        ...
 
     # --- SQL access -------------------------------------------------------
     def write(

@@ -22,6 +22,12 @@ def test_open_issues_joined_with_live_state(dp: DataPlane) -> None:
     assert rows == [{"id": busy.id, "title": "busy one", "agent": "toast", "live": "busy"}]
     qualified = dp.query("SELECT count(*) AS n FROM ops.operational_state")
     assert qualified == [{"n": 2}]
+    both = dp.query(
+        "SELECT count(*) AS n FROM ledger.issues i JOIN ops.operational_state s ON s.id = i.id "
+        "WHERE i.status = :status",
+        {"status": "open"},
+    )
+    assert both == [{"n": 1}]
     named = dp.query("WITH o AS (SELECT id FROM issues WHERE id = :id) SELECT * FROM o",
                      {"id": busy.id})  # fmt: skip
     assert named == [{"id": busy.id}]
