@@ -215,7 +215,7 @@ def dolt_version() -> str:
     if dolt is None:
         return "?"
     done = subprocess.run([dolt, "version"], capture_output=True, text=True, check=False)
-    return done.stdout.split("\n")[0].strip()
+    return done.stdout.split("\n")[0].strip().removeprefix("dolt version ")
 
 
 # --- main ---------------------------------------------------------------------------------
