@@ -215,7 +215,7 @@ def dolt_version() -> str:
     if dolt is None:
         return "?"
     done = subprocess.run([dolt, "version"], capture_output=True, text=True, check=False)
-    return done.stdout.split("\n")[0].strip()
+    return done.stdout.split("\n")[0].strip().removeprefix("dolt version ")
 
 
 # --- main ---------------------------------------------------------------------------------
@@ -328,8 +328,8 @@ def main() -> None:
 
         add("ops get by id", reads, embedded=lambda: [emb.ops.get(i) for i in ids],
             server=lambda: [srv.ops.get(i) for i in ids], raw=raw_gets)  # fmt: skip
-        groups = [ids[k : k + 100] for k in range(0, groups_n * 100, 100)]
-        groups = [g for g in groups if len(g) == 100]
+        spread = [f"agent-{(i * 7919) % rows_total}" for i in range(groups_n * 100)]
+        groups = [spread[k : k + 100] for k in range(0, len(spread), 100)]
         in_list = OPS_SELECT + f" WHERE id IN ({', '.join(['%s'] * 100)})"
 
         def raw_many() -> None:

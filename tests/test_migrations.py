@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from doltplane import connect
@@ -35,6 +36,7 @@ def test_init_and_migrate_twice_are_no_ops(tmp_path: Path) -> None:
         assert {p: dp.engine(p).commit_count() for p in PLANES} == commits
 
 
+@pytest.mark.embedded_only("missing data directory refused, no ledger.db made: files are the store")
 def test_migrate_list_is_read_only(tmp_path: Path) -> None:
     data_dir = tmp_path / "dp"
     out = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "migrate", "--list", "--json"])

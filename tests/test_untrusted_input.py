@@ -106,6 +106,7 @@ def test_query_cli_creds_new_is_one_line_and_writes_no_key(run, home: Path) -> N
     assert not (home / ".doltlite").exists()
 
 
+@pytest.mark.embedded_only("its query calls doltlite_engine()")
 def test_query_still_reads_with_core_and_dolt_read_functions(dp: DataPlane, home: Path) -> None:
     issue = dp.ledger.create_issue("readable", metadata={"n": 2})
     dp.ops.set_state(issue.id, rig="r", agent="a", status="busy", state={"k": [1, 2]})
@@ -145,6 +146,7 @@ def test_query_bad_text_and_parameters_are_invalid_input(
     assert "\n" not in info.value.one_line()
 
 
+@pytest.mark.embedded_only("checks the allow list against doltlite's pragma_function_list")
 def test_allowed_functions_all_exist_in_the_engine(dp: DataPlane) -> None:
     # a name that is not a real function would hide a typo in the allow list
     engine = dp.engine("ledger")
@@ -159,6 +161,7 @@ def test_allowed_functions_all_exist_in_the_engine(dp: DataPlane) -> None:
     } & READ_ONLY_FUNCTIONS == (set())
 
 
+@pytest.mark.embedded_only("a recursive CTE runs forever on doltlite only (server: tests/store)")
 def test_runaway_query_stops_at_the_time_limit(data_dir: Path) -> None:
     with connect(data_dir, query_timeout_seconds=1) as dp:
         dp.ledger.create_issue("x")
@@ -171,6 +174,7 @@ def test_runaway_query_stops_at_the_time_limit(data_dir: Path) -> None:
         assert dp.query("SELECT count(*) AS n FROM issues") == [{"n": 1}]  # still usable
 
 
+@pytest.mark.embedded_only("a recursive CTE runs forever on doltlite only (server: tests/store)")
 def test_query_timeout_setting_from_the_environment_in_the_cli(  # type: ignore[no-untyped-def]
     run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -204,6 +208,7 @@ CTRL_C = textwrap.dedent(
 )
 
 
+@pytest.mark.embedded_only("a recursive CTE runs forever on doltlite only (server: tests/store)")
 def test_ctrl_c_interrupts_a_running_query(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "_DOLTLITE_BOOTSTRAPPED"}
     try:

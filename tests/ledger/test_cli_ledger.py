@@ -81,6 +81,7 @@ def test_agent_branches_conflict_resolve_prune(run: Run) -> None:
     assert run("ledger", "sync", "gt/nux").exit_code == 4  # merged and deleted
 
 
+@pytest.mark.embedded_only("two data directories as two stores (on a server: the same databases)")
 def test_export_import_verify_query(run: Run, tmp_path: Path) -> None:
     ok(run("ledger", "create", "exported", "--id", "gt-x1", "--json"))
     out = tmp_path / "ledger.jsonl"

@@ -58,6 +58,7 @@ def write_lines(path: Path, objects: list[dict[str, object]]) -> Path:
     return path
 
 
+@pytest.mark.embedded_only("two data directories as two stores (on a server: the same databases)")
 def test_round_trip_is_lossless_with_unknown_fields_and_nested_lists(
     dp: DataPlane, tmp_path: Path
 ) -> None:

@@ -111,6 +111,7 @@ def test_unknown_id_is_not_found(dp: DataPlane) -> None:
         dp.ops.history("ghost")
 
 
+@pytest.mark.embedded_only("an ops.db file written by stock SQLite")
 def test_data_dir_made_by_plain_sqlite_is_refused(tmp_path: Path) -> None:
     data_dir = tmp_path / "plain"
     data_dir.mkdir()
@@ -125,6 +126,7 @@ def test_data_dir_made_by_plain_sqlite_is_refused(tmp_path: Path) -> None:
     assert sorted(p.name for p in data_dir.iterdir()) == ["ops.db"]
 
 
+@pytest.mark.embedded_only("an ops.db file that is not a database")
 def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     data_dir = tmp_path / "junk"
     data_dir.mkdir()

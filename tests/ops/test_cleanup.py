@@ -28,6 +28,7 @@ def churn(dp: DataPlane, prefix: str, rounds: int) -> None:
         dp.ops.heartbeat(f"{prefix}agent{i}")
 
 
+@pytest.mark.embedded_only("asserts the .db file shrinks after gc")
 def test_cleanup_deletes_expired_rows_and_shrinks_history(dp: DataPlane) -> None:
     churn(dp, "old", 20)
     time.sleep(2.2)

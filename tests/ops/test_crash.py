@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from doltplane import connect
 
 WRITER = """
@@ -23,6 +25,7 @@ with open(sys.argv[2], "a", buffering=1) as acks:
 """
 
 
+@pytest.mark.embedded_only("kill -9 of an embedded writer process holding the file")
 def test_kill_minus_nine_loses_no_acknowledged_write(tmp_path: Path) -> None:
     data_dir, acks = tmp_path / "dp", tmp_path / "acks.txt"
     with connect(data_dir) as dp:

@@ -72,6 +72,7 @@ def _seed(dp: DataPlane) -> None:
         dp.ops.checkpoint()
 
 
+@pytest.mark.embedded_only("connections outliving another process's gc rewriting the file")
 def test_a_pooled_writer_keeps_writing_after_cleanup_in_another_process(
     dp: DataPlane, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -154,6 +155,7 @@ def racing_committer(data_dir: str, started: Any, stop: Any, queue: Any) -> None
     queue.put((errors, len(made)))
 
 
+@pytest.mark.embedded_only("races doltlite's branch move (DoltliteEngine internals)")
 def test_a_squash_with_commits_racing_it_loses_none(
     dp: DataPlane, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -206,6 +208,7 @@ def test_a_squash_with_commits_racing_it_loses_none(
         assert not [b.name for b in ops.branches() if b.name.startswith("doltplane-")]
 
 
+@pytest.mark.embedded_only("the embedded engine's squash lock (DoltliteEngine internals)")
 def test_cadence_snapshots_wait_while_a_squash_runs(data_dir: Path) -> None:
     import fcntl
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
+import pytest
+
 from doltplane import connect
+
+pytestmark = pytest.mark.embedded_only("gc decided by the .db file's growth")
 
 PROCESSES = 3
 WRITES = 80  # per process: far fewer than the old per-process threshold below

@@ -124,6 +124,7 @@ def test_snapshots_follow_the_write_cadence(data_dir) -> None:  # type: ignore[n
         assert dp.engine("ops").commit_count() == base + 3  # close snapshots the 7th
 
 
+@pytest.mark.embedded_only("measures the .db file shrinking after gc")
 def test_snapshots_collect_garbage_every_n_writes(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from doltplane import connect
 

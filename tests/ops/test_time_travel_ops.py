@@ -35,6 +35,7 @@ def manual(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOLTPLANE_CHECKPOINT_EVERY_SECONDS", "0")
 
 
+@pytest.mark.embedded_only("1 s commit times (doltlite); Dolt has ms, so the setup never happens")
 def test_two_snapshots_in_one_second_are_told_apart(dp: DataPlane, data_dir: Path) -> None:
     record = {"rig": "r", "agent": "a", "status": "s"}
     for _ in range(5):  # until both snapshots land in one Dolt second
