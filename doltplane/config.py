@@ -78,6 +78,9 @@ class Settings:
     query_timeout_seconds: float = 30.0
     """A cross-plane query (``dp.query``, ``doltplane query``) still running after this
     many seconds is stopped with QueryTimeout (0: no limit)."""
+    ui_port: int = 8470
+    """The port ``doltplane ui`` serves its read-only page on (on 127.0.0.1 unless
+    ``--host`` is given; 0: any free port)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.data_dir, str | os.PathLike) and not isinstance(self.data_dir, Path):

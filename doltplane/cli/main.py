@@ -26,6 +26,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "federation": ("doltplane.cli.federation", "federation"),
     "backup": ("doltplane.cli.backup", "backup"),
     "remote": ("doltplane.cli.backup", "remote"),
+    "timeline": ("doltplane.cli.timeline", "timeline"),
+    "ui": ("doltplane.cli.ui", "ui"),
 }
 
 
