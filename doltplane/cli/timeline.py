@@ -83,7 +83,7 @@ def timeline(
 
 
 def _print_table(found: Timeline, where: dt.tzinfo, beats_in_table: bool) -> None:
-    from doltplane.timeline.events import zone_name
+    from doltplane.timeline.events import describe_days, zone_name
     from doltplane.timeline.style import numbered
 
     numbers = numbered(found.events)
@@ -108,7 +108,7 @@ def _print_table(found: Timeline, where: dt.tzinfo, beats_in_table: bool) -> Non
     r = found.retention
     echo_table(rows, title=f"timeline of {found.id} (times in {zone_name(where)})")
     click.echo(
-        f"retention window: {r.days:g} days; operational history and heartbeats before "
+        f"retention window: {describe_days(r.days)}; operational history and heartbeats before "
         f"{r.cutoff.astimezone(where):%Y-%m-%d %H:%M:%S} are folded or deleted"
     )
     if beats:

@@ -118,6 +118,21 @@ class Timeline:
         }
 
 
+def describe_days(days: float) -> str:
+    """A retention window in words: ``7 days``, ``36 hours``, ``2.5 s``."""
+    if days >= 2:
+        return f"{days:g} days"
+    if days * 24 >= 2:
+        return f"{days * 24:.3g} hours"
+    if days * 1440 >= 2:
+        return f"{days * 1440:.3g} minutes"
+    return f"{days * 86400:.3g} s"
+
+
+RETENTION_LANES: tuple[Lane, ...] = ("ops", "heartbeat")
+"""The lanes retention applies to; the ledger and federation keep everything."""
+
+
 def zone(name: str | None) -> dt.tzinfo:
     """A time zone by IANA name (``UTC``, ``Europe/Berlin``) or ``local``; InvalidInput if
     unknown."""

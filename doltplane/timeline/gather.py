@@ -23,7 +23,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from doltplane.errors import DoltplaneError, NotFound
-from doltplane.timeline.events import Event, RetentionWindow, Timeline
+from doltplane.timeline.events import (
+    RETENTION_LANES,
+    Event,
+    RetentionWindow,
+    Timeline,
+    describe_days,
+)
 from doltplane.validation import check_id, check_int, check_optional_datetime
 
 if TYPE_CHECKING:
@@ -529,9 +535,13 @@ def _mark_retention(events: list[Event], window: RetentionWindow) -> list[Event]
     """Flag operational events older than the window, and add its edges as markers."""
     order = {lane: n for n, lane in enumerate(("ops", "heartbeat", "ledger", "cv", "federation"))}
     out = []
+    oldest_state = min((e.at for e in events if e.kind == "state"), default=None)
     for event in events:
-        if event.lane in ("ops", "heartbeat") and event.at < window.cutoff:
-            event = dataclasses.replace(event, retained="outside_window")
+        if event.lane in RETENTION_LANES and event.at < window.cutoff:
+            summary = event.summary
+            if event.kind == "state" and event.at == oldest_state:
+                summary += " (the oldest snapshot kept: earlier ones fell out of retention)"
+            event = dataclasses.replace(event, retained="outside_window", summary=summary)
         out.append(event)
     start, _ = _span(out)
     if start is not None and start < window.cutoff:
@@ -540,8 +550,8 @@ def _mark_retention(events: list[Event], window: RetentionWindow) -> list[Event]
                 at=window.cutoff,
                 lane="ops",
                 kind="retention_cut",
-                summary=f"retention window edge ({window.days:g} days): operational history "
-                "before this is folded into one snapshot and heartbeats before it are deleted",
+                summary=f"retention window edge ({describe_days(window.days)}): operational "
+                "history before this is folded into one snapshot, heartbeats before it deleted",
                 retained="marker",
             )
         )

@@ -13,7 +13,7 @@ import hashlib
 import json
 from html import escape
 
-from doltplane.timeline.events import LANE_TITLES, Timeline, zone_name
+from doltplane.timeline.events import LANE_TITLES, Timeline, describe_days, zone_name
 from doltplane.timeline.style import numbered
 from doltplane.timeline.svg import render_svg
 
@@ -57,7 +57,8 @@ def render_fragment(timeline: Timeline, zone: dt.tzinfo = dt.UTC) -> str:
 
     parts = [
         f'<p class="muted">{len(timeline.events)} events; times in {name}; generated '
-        f"{t(timeline.generated_at)}. Retention window: {r.days:g} days (operational "
+        f"{t(timeline.generated_at)}. Retention window: {escape(describe_days(r.days))} "
+        "(operational "
         f"history and heartbeats before {t(r.cutoff)} are folded or deleted"
         + (
             f"; heartbeats before {t(r.full_since)} thinned to one per agent per "

@@ -11,7 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from html import escape
 
-from doltplane.timeline.events import LANE_TITLES, Event, Timeline, zone_name
+from doltplane.timeline.events import (
+    LANE_TITLES,
+    RETENTION_LANES,
+    Event,
+    Timeline,
+    describe_days,
+    zone_name,
+)
 from doltplane.timeline.style import color, numbered, shape, tick_label, time_format
 
 WIDTH = 980
@@ -48,11 +55,16 @@ def render_svg(timeline: Timeline, zone: dt.tzinfo = dt.UTC, *, standalone: bool
     cutoff = timeline.retention.cutoff
     if cutoff > start:
         edge = min(x(cutoff), LEFT + inner)
+        for lane in RETENTION_LANES:
+            if lane in lanes:
+                top = y(lane) - LANE / 2 + 4
+                out.append(
+                    f'<rect x="{LEFT}" y="{top}" width="{edge - LEFT:.1f}" '
+                    f'height="{LANE - 8}" fill="#e2e8f0"/>'
+                )
         out.append(
-            f'<rect x="{LEFT}" y="{TOP}" width="{edge - LEFT:.1f}" '
-            f'height="{LANE * len(lanes)}" fill="#edf2f7"/>'
-            f'<text x="{LEFT + 4}" y="{TOP - 6}" fill="#718096">outside the '
-            f"{timeline.retention.days:g}-day retention window</text>"
+            f'<text x="{LEFT + 4}" y="{TOP - 6}" fill="#718096">shaded: outside the '
+            f"{escape(describe_days(timeline.retention.days))} retention window</text>"
         )
     for n, lane in enumerate(lanes):
         top = TOP + LANE * n
