@@ -555,17 +555,13 @@ def _mark_retention(events: list[Event], window: RetentionWindow) -> list[Event]
                 retained="marker",
             )
         )
-    beats = [e for e in out if e.lane == "heartbeat"]
-    if (
-        window.full_since is not None
-        and start is not None
-        and start < window.full_since
-        and window.full_since > window.cutoff
-        and (beats or any(e.lane == "ops" for e in out))
+    full_since = window.full_since
+    if full_since is not None and any(
+        e.lane in RETENTION_LANES and window.cutoff <= e.at < full_since for e in out
     ):
         out.append(
             Event(
-                at=window.full_since,
+                at=full_since,
                 lane="heartbeat",
                 kind="thinned",
                 summary=f"heartbeats before this are thinned to one per agent per "
