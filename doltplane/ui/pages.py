@@ -20,7 +20,9 @@ from doltplane.ui.service_state import ServiceState
 def page(title: str, body: str, *, query: str = "") -> str:
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)} · doltplane</title><style>{STYLE}</style></head><body>"
+        # an empty icon, so the browser asks for no /favicon.ico (img-src allows data:)
+        f'<title>{escape(title)} · doltplane</title><link rel="icon" href="data:,">'
+        f"<style>{STYLE}</style></head><body>"
         '<nav><a href="/">overview</a></nav>'
         '<form method="get" action="/timeline" role="search">'
         '<label>timeline of id <input type="text" name="id" id="timeline-id" '
