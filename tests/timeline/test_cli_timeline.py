@@ -60,3 +60,16 @@ def test_unknown_zone_is_exit_3_before_any_read(story: Path, tmp_path: Path) -> 
     result = run(story, ID, "--tz", "Nowhere/Land", "--html", str(page))
     assert result.exit_code == 3
     assert "unknown time zone" in result.stderr and not page.exists()
+
+
+def test_markup_in_a_title_is_shown_as_written(tmp_path: Path) -> None:
+    from doltplane import connect
+
+    with connect(tmp_path / "dp") as dp:
+        dp.ledger.create_issue("[/] closes [bold]nothing", id="gt-[x]")
+    result = CliRunner().invoke(
+        cli, ["--data-dir", str(tmp_path / "dp"), "timeline", "gt-[x]"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "[/] closes [bold]nothing" in result.stdout
+    assert "timeline of gt-[x]" in result.stdout
