@@ -284,7 +284,8 @@ def _agent_of(commit: Commit | None, author: str) -> str | None:
 def _gather_ledger(dp: DataPlane, found: _Found) -> None:
     ledger = dp.ledger
     commits = {c.hash: c for c in ledger.log()}
-    on_main_line = {c.hash for c in ledger.first_parent_line()}
+    main_line = ledger.first_parent_line()
+    on_main_line = {c.hash for c in main_line}
     for kind in ("issue", "cv_entry"):
         versions: list[tuple[Any, str | None]] = []  # (RecordVersion, unmerged branch)
         with contextlib.suppress(NotFound):
@@ -304,7 +305,9 @@ def _gather_ledger(dp: DataPlane, found: _Found) -> None:
             continue
         found.subject("ledger", kind)
         _ledger_versions(ledger, found, kind, versions, commits, on_main_line)
-        _ledger_conflicts(ledger, found, kind, commits, on_main_line)
+        born = min(_when(commits.get(v.commit), v.committed_at) for v, _ in versions)
+        _ledger_conflicts(ledger, found, kind, commits, born)
+        _merges_that_kept_main(found, main_line)
 
 
 def _record_at(ledger: Ledger, kind: str, id: str, commit: str) -> Issue | CvEntry | None:
@@ -382,6 +385,46 @@ def _ledger_versions(
         )
 
 
+def _merges_that_kept_main(found: _Found, main_line: list[Commit]) -> None:
+    """A merge of an agent's work on the record that left main's version of it as it was
+    (the conflict was resolved for main) is no version of the record, but it is an event:
+    the first merge of that agent's branch into main after its last change."""
+    ledger_events = [e for e in found.events if e.lane == "ledger"]
+    merged = {e.commit for e in ledger_events if e.kind == "merged"}
+    last_change: dict[str, dt.datetime] = {}
+    for event in ledger_events:
+        if event.kind in ("created", "updated", "resolved_sync") and event.branch not in (
+            None,
+            "main",
+        ):
+            if event.details.get("unmerged"):
+                continue
+            last_change[event.branch] = max(event.at, last_change.get(event.branch, event.at))
+    for agent, changed_at in sorted(last_change.items()):
+        merges = [
+            c
+            for c in main_line
+            if c.message == f"{_MERGE_PREFIX}{agent}" and _when(c, c.date) >= changed_at
+        ]
+        if not merges:
+            continue
+        merge = min(merges, key=lambda c: _when(c, c.date))
+        if merge.hash in merged:
+            continue
+        found.events.append(
+            Event(
+                at=_when(merge, merge.date),
+                lane="ledger",
+                kind="merged",
+                summary=f"merged into main from agent {agent}: main's version of the record kept",
+                actor=agent,
+                branch="main",
+                commit=merge.hash,
+                details={"unchanged_on_main": True},
+            )
+        )
+
+
 def _title(record: Issue | CvEntry) -> str:
     title = getattr(record, "title", None)
     return _short(title, 80) if isinstance(title, str) else getattr(record, "activity_type", "")
@@ -392,7 +435,7 @@ def _ledger_conflicts(
     found: _Found,
     kind: str,
     commits: dict[str, Commit],
-    on_main_line: set[str],
+    born: dt.datetime,
 ) -> None:
     """Conflicts on the record met while syncing an agent branch, and their resolution.
 
@@ -404,7 +447,9 @@ def _ledger_conflicts(
     resolving = [
         c
         for c in commits.values()
-        if c.message.startswith(_RESOLVED_PREFIX) and c.message.endswith(_RESOLVED_SUFFIX)
+        if c.message.startswith(_RESOLVED_PREFIX)
+        and c.message.endswith(_RESOLVED_SUFFIX)
+        and _when(c, c.date) >= born - dt.timedelta(seconds=1)  # Dolt dates: whole seconds
     ]
     if not resolving:
         return

@@ -70,3 +70,27 @@ def test_an_agent_state_naming_the_id_joins_its_timeline(tmp_path: Path) -> None
         found = gather(dp, "gt-3")
     assert [(e.lane, e.kind) for e in found.events] == [("ops", "state"), ("ledger", "created")]
     assert found.subjects["ops"] == ["toast-1"]
+
+
+def test_a_conflict_resolved_for_main_still_shows_the_merge(tmp_path: Path) -> None:
+    with connect(tmp_path / "dp", **SETTINGS) as dp:
+        dp.ledger.create_issue("Count the sheep", id="gt-8")
+        deacon = dp.agent("deacon")
+        deacon.update_issue("gt-8", title="Count the goats")
+        dp.ledger.update_issue("gt-8", title="Count the cows")
+        assert deacon.merge().status.value == "conflict"
+        assert deacon.resolve("theirs").status.value == "merged"
+        found = gather(dp, "gt-8")
+    kinds = [(e.kind, e.branch) for e in found.events]
+    assert kinds == [
+        ("created", "main"),
+        ("updated", "deacon"),
+        ("updated", "main"),
+        ("conflict", "deacon"),
+        ("resolved", "deacon"),
+        ("resolved_sync", "deacon"),
+        ("merged", "main"),
+    ]
+    resolved, merged = found.events[4], found.events[6]
+    assert resolved.details["kept"] == "theirs (main)"
+    assert merged.details == {"unchanged_on_main": True}
