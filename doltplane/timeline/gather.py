@@ -243,10 +243,15 @@ def _gather_heartbeats(dp: DataPlane, found: _Found, limit: int) -> None:
     agents = sorted(found.subjects.get("agents", set()))
     if not agents or limit == 0:
         return
-    start, _ = _span(found.events)
+    start, end = _span(found.events)
     pad = dt.timedelta(seconds=dp.settings.stale_after_seconds)
+    reader: Any = dp.ops
+    if end is not None and end + pad < dt.datetime.now(dt.UTC):
+        # the record's story ended: the beats around it, not the agent's latest ones
+        with contextlib.suppress(DoltplaneError):  # before kept history: read them live
+            reader = dp.ops.as_of(end + pad)
     for agent in agents:
-        beats = dp.ops.heartbeats(agent, limit=limit)
+        beats = reader.heartbeats(agent, limit=limit)
         shown = [b for b in beats if start is None or b.timestamp >= start - pad]
         if len(beats) == limit and len(shown) == limit:
             found.notes.append(

@@ -94,3 +94,16 @@ def test_a_conflict_resolved_for_main_still_shows_the_merge(tmp_path: Path) -> N
     resolved, merged = found.events[4], found.events[6]
     assert resolved.details["kept"] == "theirs (main)"
     assert merged.details == {"unchanged_on_main": True}
+
+
+def test_heartbeats_are_those_around_the_record_not_the_agents_latest(tmp_path: Path) -> None:
+    with connect(tmp_path / "dp", stale_after_seconds=1.0, **SETTINGS) as dp:
+        dp.ops.heartbeat("toast", cycle=0)  # opens the plane before the story starts
+        dp.ledger.create_issue("Oil the gate", id="gt-6", owner="toast")
+        dp.ops.heartbeat("toast", cycle=1)
+        time.sleep(1.5)  # the record's story is over; the agent goes on to other work
+        dp.ops.heartbeat("toast", cycle=2)
+        dp.ops.heartbeat("toast", cycle=3)
+        found = gather(dp, "gt-6", heartbeats=1)
+    beats = [e.details["cycle"] for e in found.events if e.kind == "heartbeat"]
+    assert beats == [1]
