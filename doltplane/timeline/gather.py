@@ -291,14 +291,15 @@ def _gather_ledger(dp: DataPlane, found: _Found) -> None:
     commits = {c.hash: c for c in ledger.log()}
     main_line = ledger.first_parent_line()
     on_main_line = {c.hash for c in main_line}
+    ahead = [b for b in ledger.branches() if b.ahead > 0]
     for kind in ("issue", "cv_entry"):
         versions: list[tuple[Any, str | None]] = []  # (RecordVersion, unmerged branch)
         with contextlib.suppress(NotFound):
             versions = [(v, None) for v in ledger.history(found.id, kind=kind)]
         seen = {v.commit for v, _ in versions}
-        for branch in ledger.branches():
-            if branch.ahead == 0:
-                continue
+        for branch in ahead:
+            if _record_at(ledger, kind, found.id, branch.head) is None:
+                continue  # the ledger deletes nothing: absent at the head, absent before
             try:
                 extra = ledger.history(found.id, kind=kind, revision=branch.name)
             except NotFound:
