@@ -37,14 +37,14 @@ def style_hash(style: str = STYLE) -> str:
     return f"'sha256-{base64.b64encode(digest).decode()}'"
 
 
-CSP = (
-    "default-src 'none'; style-src {style}; img-src data:; form-action 'self'; "
-    "base-uri 'none'; frame-ancestors 'none'"
-)
+CSP = "default-src 'none'; style-src {style}; img-src data:; form-action 'self'; base-uri 'none'"
 
 
-def content_security_policy() -> str:
-    return CSP.format(style=style_hash())
+def content_security_policy(*, header: bool = True) -> str:
+    """The policy every page is sent with; ``frame-ancestors`` only works as a header
+    (browsers ignore it in a ``<meta>`` tag, with a console error)."""
+    policy = CSP.format(style=style_hash())
+    return policy + "; frame-ancestors 'none'" if header else policy
 
 
 def render_fragment(timeline: Timeline, zone: dt.tzinfo = dt.UTC) -> str:
@@ -104,9 +104,10 @@ def render_html(timeline: Timeline, zone: dt.tzinfo = dt.UTC) -> str:
     data = json.dumps(timeline.as_dict(zone), default=str)
     # inert: type application/json never runs; "<" escaped so no text can close the tag
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    policy = content_security_policy(header=False)
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{content_security_policy()}">'
+        f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
         f"<title>timeline of {escape(timeline.id)}</title><style>{STYLE}</style></head><body>"
         f"<h1>timeline of <code>{escape(timeline.id)}</code></h1>"
         f"{render_fragment(timeline, zone)}"

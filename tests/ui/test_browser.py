@@ -79,3 +79,30 @@ def test_search_shows_the_timeline_and_script_titles_as_text(story: Path, browse
         assert "no plane knows this id" in page.inner_text("p.error")
     page.close()
     assert (ARTIFACTS / "ui-timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_html_file_opens_with_no_policy_violation(
+    story: Path, browser: Any, tmp_path: Path
+) -> None:
+    from timeline.story import ID, SETTINGS
+
+    from doltplane import connect
+    from doltplane.timeline import gather, render_html
+
+    with connect(story, create=False, **SETTINGS) as dp:
+        page_file = tmp_path / "gt-42.html"
+        page_file.write_text(render_html(gather(dp, ID)), encoding="utf-8")
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on(
+        "console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None
+    )
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(page_file.as_uri())
+    assert page.locator("svg.timeline g.event").count() >= 10
+    assert "Fix <script>alert(1)</script> & the router" in page.inner_text("table.events")
+    page.close()
+    assert problems == []
+    assert requests == [page_file.as_uri()]  # nothing fetched but the page itself
