@@ -10,6 +10,7 @@ The tree (the CLI exit code of each class in brackets)::
     │   ├── InvalidBranchName               a branch name Dolt or git would refuse
     │   ├── UnsafePath                      a path that escapes its folder
     │   ├── CatalogInvalid                  federation files that fail validation
+    │   ├── RulesInvalid                    an alert rules file, as ``path:line: message``
     │   └── QueryTimeout                    a read-only query ran past query_timeout_seconds
     ├── NotFound (LookupError)         [4]  unknown id, name, branch or file
     ├── VersionConflict                [5]  optimistic concurrency: expected version is stale
@@ -22,6 +23,7 @@ The tree (the CLI exit code of each class in brackets)::
     ├── ConfigError                    [8]  a setting or doltplane.toml is wrong
     ├── MigrationError                 [9]  schema migrations failed or are inconsistent
     ├── VerifyMismatch                 [12] a comparison found differences (verify --compare)
+    ├── DoctorFoundProblems            [13] `doltplane doctor` found something wrong
     ├── FederationError                [10] the federation repository or git failed
     │   ├── GitUnavailable                  no git, or too old
     │   ├── GitCommandError                 a git command failed (carries its stderr)
@@ -101,6 +103,12 @@ class CatalogInvalid(InvalidInput):
         first = self.problems[0] if self.problems else "catalog is invalid"
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
         super().__init__(f"{first}{more}")
+
+
+class RulesInvalid(InvalidDocument):
+    """An alert rules file that cannot be used, as ``path:line: message``."""
+
+    hint = "fix the file, then `doltplane alerts check FILE` validates it"
 
 
 class QueryTimeout(InvalidInput):
@@ -199,6 +207,12 @@ class VerifyMismatch(DoltplaneError):
     """The ledger and the file compared differ (the counts are in the message)."""
 
     exit_code = 12
+
+
+class DoctorFoundProblems(DoltplaneError):
+    """``doltplane doctor`` reported warnings or errors (each with its own hint)."""
+
+    exit_code = 13
 
 
 class FederationError(DoltplaneError):

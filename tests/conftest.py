@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from doltplane import DataPlane, connect  # loads doltlite before anything imports sqlite3
+from tests.servers import RunningServer, running_server
 
 
 @pytest.fixture
@@ -24,3 +25,10 @@ def dp(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DataPlane]:
             monkeypatch.delenv(name)
     with connect(data_dir, checkpoint_every_writes=0, checkpoint_every_seconds=0) as plane:
         yield plane
+
+
+@pytest.fixture(scope="session")
+def dolt_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One real ``dolt sql-server`` shared by a session's tests (each uses its own databases)."""
+    with running_server(tmp_path_factory.mktemp("dolt-server")) as server:
+        yield server

@@ -28,6 +28,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "remote": ("doltplane.cli.backup", "remote"),
     "timeline": ("doltplane.cli.timeline", "timeline"),
     "ui": ("doltplane.cli.ui", "ui"),
+    "alerts": ("doltplane.cli.alerts", "alerts"),
+    "doctor": ("doltplane.cli.doctor", "doctor"),
 }
 
 

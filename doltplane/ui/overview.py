@@ -10,8 +10,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from doltplane.alerts.service_state import LockInfo, ServiceState, read_lock, read_service_state
 from doltplane.errors import DoltplaneError
-from doltplane.ui.service_state import ServiceState, read_service_state
 
 if TYPE_CHECKING:
     from doltplane.admin import PlaneStatus
@@ -35,7 +35,10 @@ class Overview:
     """Plane -> its newest commits on main."""
     catalog: list[Entry] | None
     """None: this site has no federation clone."""
+    service_lock: LockInfo | None
+    """Who holds ``.serve/lock`` (None: no service ever ran here)."""
     service: ServiceState | None
+    """What the service last wrote to ``.serve/state.json`` (None: nothing, or unreadable)."""
     problems: dict[str, str]
     """Section -> why it could not be read."""
 
@@ -70,6 +73,7 @@ def read_overview(dp: DataPlane) -> Overview:
         branches=branches,
         commits=commits,
         catalog=catalog,
-        service=read_service_state(dp.settings.data_dir),
+        service_lock=read_lock(dp.settings.data_dir),
+        service=section("service", lambda: read_service_state(dp.settings.data_dir)),
         problems=problems,
     )

@@ -11,10 +11,10 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
 
+from doltplane.alerts.service_state import LockInfo, ServiceState
 from doltplane.timeline import Timeline
 from doltplane.timeline.html import STYLE, render_fragment
 from doltplane.ui.overview import Overview
-from doltplane.ui.service_state import ServiceState
 
 
 def page(title: str, body: str, *, query: str = "") -> str:
@@ -116,7 +116,7 @@ def overview_page(view: Overview) -> str:
             empty="no agent branches",
         )
     )
-    parts.append(_service_section(view.service))
+    parts.append(_service_section(view.service_lock, view.service))
     parts.append('<h2 id="commits">recent commits</h2>')
     for plane, commits in view.commits.items():
         parts.append(f"<h3>{_e(plane)}</h3>")
@@ -158,20 +158,23 @@ def _link(agent: str) -> str:
     return f'<a href="/timeline?id={escape(quote(agent, safe=""))}">{escape(agent)}</a>'
 
 
-def _service_section(service: ServiceState | None) -> str:
+def _service_section(lock: LockInfo | None, service: ServiceState | None) -> str:
     parts = ['<h2 id="service">service</h2>']
-    if service is None:
+    if lock is None and service is None:
         parts.append('<p class="muted">doltplane serve has not run on this data directory</p>')
         return "".join(parts)
-    where = service.lock.get("url") or ""
-    status = "running" if service.running else "not running (last report below)"
-    parts.append(
-        f"<p>{_e(status)}; pid {_e(service.state.get('pid') or service.lock.get('pid'))}"
-        + (f", {_e(where)}" if where else "")
-        + f"; updated {_e(service.state.get('updated_at'))}</p>"
-    )
-    if service.problem:
-        parts.append(f'<p class="error">{_e(service.problem)}</p>')
+    if lock is not None and lock.running:
+        status = f"running (pid {lock.pid}" + (f", {lock.url}" if lock.url else "") + ")"
+    elif lock is not None and lock.stale:
+        status = f"not running: pid {lock.pid} died without stopping (last report below)"
+    else:
+        status = "not running (last report below)"
+    parts.append(f"<p>{_e(status)}")
+    if service is not None:
+        parts.append(f"; state written {_e(_stamp(service.updated_at))}")
+    parts.append("</p>")
+    if service is None:
+        return "".join(parts)
     parts.append("<h3>jobs</h3>")
     parts.append(
         _table(
@@ -179,15 +182,16 @@ def _service_section(service: ServiceState | None) -> str:
             (
                 [
                     _e(name),
-                    f'<span class="{_e(_result_class(job.get("last_result")))}">'
+                    f'<span class="{_result_class(job.get("last_result"))}">'
                     f"{_e(job.get('last_result'))}</span>",
                     _e(job.get("runs")),
                     _e(job.get("failures")),
-                    _e(job.get("last_finished_at")),
-                    _e(job.get("next_run_at")),
+                    _e(_stamp(job.get("last_finished_at"))),
+                    _e(_stamp(job.get("next_run_at"))),
                     _e(job.get("last_error")),
                 ]
                 for name, job in sorted(service.jobs.items())
+                if isinstance(job, dict)
             ),
             empty="no jobs reported",
         )
@@ -199,12 +203,11 @@ def _service_section(service: ServiceState | None) -> str:
             (
                 [
                     _e(name),
-                    f'<span class="{_e(_alert_class(alert.get("state")))}">'
-                    f"{_e(alert.get('state'))}</span>",
-                    _e(alert.get("severity")),
-                    _e(alert.get("value")),
-                    _e(alert.get("since")),
-                    _e(alert.get("summary")),
+                    f'<span class="{_alert_class(alert.state)}">{_e(alert.state)}</span>',
+                    _e(alert.severity),
+                    _e(alert.value),
+                    _e(_stamp(alert.since)),
+                    _e(alert.summary),
                 ]
                 for name, alert in sorted(service.alerts.items())
             ),
@@ -212,6 +215,16 @@ def _service_section(service: ServiceState | None) -> str:
         )
     )
     return "".join(parts)
+
+
+def _stamp(value: object) -> str:
+    """Service times: unix seconds or ISO text, shown in UTC."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return _time(dt.datetime.fromtimestamp(value, dt.UTC))
+        except (OverflowError, OSError, ValueError):
+            return str(value)
+    return "" if value is None else str(value)
 
 
 def _result_class(result: object) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 
@@ -18,14 +19,17 @@ def test_history_folded_by_cleanup_is_marked_not_missing(tmp_path: Path) -> None
             dp.ops.set_state("gt-7", rig="r", agent="toast", status=status, state={})
             dp.ops.checkpoint()
             dp.ops.heartbeat("toast", cycle=1)
-        time.sleep(1.2)
+        time.sleep(0.3)
+        edge = dt.datetime.now(dt.UTC)  # the window's edge: everything above is older
+        time.sleep(1.1)  # squash compares Dolt's whole-second dates: keep "done" clear of it
         dp.ops.set_state("gt-7", rig="r", agent="toast", status="done", state={})
         dp.ops.checkpoint()
         dp.ops.heartbeat("toast", cycle=2)
-    window = 0.6 / 86400  # the first two states and beats are older than this
-    with connect(data_dir, create=False, retention_days=window, **SETTINGS) as dp:
-        cleaned = dp.ops.cleanup()
-        found = gather(dp, "gt-7")
+    one_second = 1 / 86400
+    then = edge + dt.timedelta(seconds=1)  # cleanup and timeline as if run a second later
+    with connect(data_dir, create=False, retention_days=one_second, **SETTINGS) as dp:
+        cleaned = dp.ops.cleanup(now=then)
+        found = gather(dp, "gt-7", now=then)
     assert cleaned.heartbeats_deleted == 2
     states = [e for e in found.events if e.kind == "state"]
     # the snapshots of "queued" were folded: the oldest kept holds "busy", marked as such

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from timeline.story import build_story, isolated_git_env  # tests/ is on sys.path (rootdir)
 
 from doltplane.config import ENVIRONMENT_VARIABLES
+
+from ..timeline.story import build_story, isolated_git_env
 
 
 @pytest.fixture(scope="module")

@@ -84,10 +84,10 @@ def test_search_shows_the_timeline_and_script_titles_as_text(story: Path, browse
 def test_the_html_file_opens_with_no_policy_violation(
     story: Path, browser: Any, tmp_path: Path
 ) -> None:
-    from timeline.story import ID, SETTINGS
-
     from doltplane import connect
     from doltplane.timeline import gather, render_html
+
+    from ..timeline.story import ID, SETTINGS
 
     with connect(story, create=False, **SETTINGS) as dp:
         page_file = tmp_path / "gt-42.html"

@@ -3,7 +3,6 @@ service's job and alert state when ``doltplane serve`` runs."""
 
 from __future__ import annotations
 
-import fcntl
 import http.client
 import json
 import os
@@ -11,11 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from timeline.story import ID, SETTINGS  # tests/ is on sys.path (rootdir)
 
 from doltplane import connect
 from doltplane.errors import InvalidInput
 from doltplane.ui import UiServer
+
+from ..timeline.story import ID, SETTINGS
 
 
 @pytest.fixture
@@ -105,13 +105,15 @@ def test_listens_on_loopback_by_default(story: Path) -> None:
             UiServer(dp, port=70000)
 
 
-def _write_service_state(data_dir: Path) -> Path:
+def _write_service_state(data_dir: Path, *, holder: int | None) -> None:
+    """What ``doltplane serve`` leaves: state.json, and the lock naming its holder (the
+    service empties the lock's JSON when it stops)."""
     serve = data_dir / ".serve"
     serve.mkdir(exist_ok=True)
     state = {
         "pid": os.getpid(),
-        "started_at": "2026-11-28T00:00:00+00:00",
-        "updated_at": "2026-11-28T00:05:00+00:00",
+        "started_at": 1_795_000_000.0,
+        "updated_at": 1_795_000_300.0,
         "jobs": {
             "snapshot": {
                 "interval_seconds": 60,
@@ -119,7 +121,7 @@ def _write_service_state(data_dir: Path) -> Path:
                 "failures": 0,
                 "last_result": "ok",
                 "last_error": None,
-                "next_run_at": "2026-11-28T00:06:00+00:00",
+                "next_run_at": 1_795_000_360.0,
             },
             "federation_pull": {
                 "interval_seconds": 3600,
@@ -135,51 +137,54 @@ def _write_service_state(data_dir: Path) -> Path:
                 "state": "firing",
                 "severity": "warning",
                 "value": 250.0,
-                "since": "2026-11-28T00:01:00+00:00",
+                "since": 1_795_000_100.0,
                 "summary": "ops grew <fast>",
             }
         },
     }
     (serve / "state.json").write_text(json.dumps(state), encoding="utf-8")
-    lock = serve / "lock"
-    lock.write_text(json.dumps({"pid": os.getpid(), "url": "http://127.0.0.1:9"}), "utf-8")
-    return lock
+    lock = {} if holder is None else {"pid": holder, "url": "http://127.0.0.1:9/metrics"}
+    (serve / "lock").write_text(json.dumps(lock), encoding="utf-8")
 
 
-def test_service_jobs_and_alerts_while_it_runs(story: Path) -> None:
-    lock_path = _write_service_state(story)
-    try:
-        with connect(story, create=False, **SETTINGS) as dp:
-            ui = UiServer(dp, port=0).start()
-            try:
-                with lock_path.open("rb") as held:
-                    fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # as the running service does
-                    _, _, running = request(ui, "/")
-                _, _, stopped = request(ui, "/")
-            finally:
-                ui.close()
-    finally:
-        for name in ("state.json", "lock"):
-            (story / ".serve" / name).unlink()
-    assert "<p>running;" in running
+def _overview(data_dir: Path) -> str:
+    with connect(data_dir, create=False, **SETTINGS) as dp:
+        ui = UiServer(dp, port=0).start()
+        try:
+            status, _, body = request(ui, "/")
+        finally:
+            ui.close()
+    assert status == 200
+    return body
+
+
+@pytest.fixture
+def serve_files(story: Path) -> Iterator[Path]:
+    yield story
+    for name in ("state.json", "lock"):
+        (story / ".serve" / name).unlink(missing_ok=True)
+
+
+def test_service_jobs_and_alerts_while_it_runs(serve_files: Path) -> None:
+    _write_service_state(serve_files, holder=os.getpid())  # a live process holds the lock
+    running = _overview(serve_files)
+    assert f"running (pid {os.getpid()}, http://127.0.0.1:9/metrics)" in running
     for text in ("snapshot", "federation_pull", "remote &lt;unreachable&gt;", "growth"):
         assert text in running
     assert '<span class="firing">firing</span>' in running
+    assert '<span class="firing">failed</span>' in running
     assert "ops grew &lt;fast&gt;" in running and "<fast>" not in running
-    assert "not running (last report below)" in stopped
+    assert "2026-11-18 11:11:40" in running  # unix times shown in UTC
 
 
-def test_a_damaged_state_file_is_reported_not_fatal(story: Path) -> None:
-    serve = story / ".serve"
-    serve.mkdir(exist_ok=True)
-    (serve / "state.json").write_text("{not json", encoding="utf-8")
-    try:
-        with connect(story, create=False, **SETTINGS) as dp:
-            ui = UiServer(dp, port=0).start()
-            try:
-                status, _, body = request(ui, "/")
-            finally:
-                ui.close()
-    finally:
-        (serve / "state.json").unlink()
-    assert status == 200 and "state.json is not valid JSON" in body
+def test_a_stopped_service_shows_its_last_report(serve_files: Path) -> None:
+    _write_service_state(serve_files, holder=None)
+    stopped = _overview(serve_files)
+    assert "not running (last report below)" in stopped and "growth" in stopped
+
+
+def test_a_damaged_state_file_is_reported_not_fatal(serve_files: Path) -> None:
+    _write_service_state(serve_files, holder=None)
+    (serve_files / ".serve" / "state.json").write_text("{not json", encoding="utf-8")
+    body = _overview(serve_files)
+    assert "not readable service state" in body and ">planes</h2>" in body
