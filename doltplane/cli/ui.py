@@ -34,6 +34,12 @@ def ui(port: int | None, host: str | None, quiet: bool) -> None:
         log=None if quiet else lambda line: click.echo(line, err=True),
     )
     click.echo(f"serving {server.url} (read-only; Ctrl-C stops)", err=True)
+    if not server.check_host:
+        click.echo(
+            f"warning: {server.host} is not a loopback interface: anyone who can reach it "
+            "can read this page",
+            err=True,
+        )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
