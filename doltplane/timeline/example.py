@@ -10,6 +10,8 @@ falls out of it, and draws the timeline. Needs matplotlib (the ``plots`` extra).
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import sys
 import tempfile
 import time
@@ -27,8 +29,8 @@ STEP_SECONDS = 0.4
 
 
 def build(folder: Path, pause: Callable[[], None] | None = None) -> float:
-    """Write the story into ``folder/dp``; returns the time (epoch seconds) of its third step,
-    where the example puts the retention window's edge."""
+    """Write the story into ``folder/dp``; returns the time (epoch seconds) just after the
+    agent's second state, where the example puts the retention window's edge."""
     wait = pause or (lambda: time.sleep(STEP_SECONDS))
     shared = Federation.init_shared(str(folder / "federation.git"))
     with connect(
@@ -45,9 +47,9 @@ def build(folder: Path, pause: Callable[[], None] | None = None) -> float:
         )
         dp.ops.heartbeat("toast", cycle=2)
         wait()
-        edge = time.time()
         dp.ops.set_state("toast-1", rig="gastown", agent="toast", status="busy", state=state)
         dp.ops.checkpoint()
+        edge = time.time()
         toast = dp.agent("toast")
         toast.update_issue(ID, status="in_progress", title="Fix the convoy router (retry)")
         dp.ops.heartbeat("toast", cycle=3)
@@ -75,8 +77,11 @@ def _edit_formula(dp: DataPlane) -> None:
 
 
 def timeline_with_short_retention(folder: Path, edge: float) -> Timeline:
-    """Clean up with a window that ends at ``edge``, then gather the timeline."""
-    days = (time.time() - edge) / 86400
+    """Clean up with a window of whole seconds that ends at ``edge``, then gather the
+    timeline as of the same moment."""
+    seconds = math.ceil(time.time() - edge)
+    then = dt.datetime.fromtimestamp(edge + seconds, dt.UTC)
+    days = seconds / 86400
     with connect(
         folder / "dp",
         create=False,
@@ -84,8 +89,8 @@ def timeline_with_short_retention(folder: Path, edge: float) -> Timeline:
         heartbeat_full_hours=days * 24 / 2,
         heartbeat_thin_seconds=3600,
     ) as dp:
-        dp.ops.cleanup()
-        return gather(dp, ID)
+        dp.ops.cleanup(now=then)
+        return gather(dp, ID, now=then)
 
 
 def main(argv: list[str]) -> int:
