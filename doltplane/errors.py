@@ -11,7 +11,12 @@ The tree (the CLI exit code of each class in brackets)::
     │   ├── UnsafePath                      a path that escapes its folder
     │   ├── CatalogInvalid                  federation files that fail validation
     │   ├── RulesInvalid                    an alert rules file, as ``path:line: message``
-    │   └── QueryTimeout                    a read-only query ran past query_timeout_seconds
+    │   ├── QueryTimeout                    a read-only query ran past query_timeout_seconds
+    │   └── ConstraintViolation             a pack table write broke a rule; nothing was written
+    │       ├── UniqueViolation                 a unique key already holds the value
+    │       ├── CheckViolation                  a CHECK constraint refused the row
+    │       ├── ForeignKeyViolation             a referenced row does not exist
+    │       └── IllegalTransition               a status change the pack's state machine forbids
     ├── NotFound (LookupError)         [4]  unknown id, name, branch or file
     ├── VersionConflict                [5]  optimistic concurrency: expected version is stale
     ├── MergeConflict                  [6]  an operation needs a clean merge and has conflicts
@@ -121,6 +126,40 @@ class QueryTimeout(InvalidInput):
         )
         self.limit = limit
         self.elapsed = elapsed
+
+
+class ConstraintViolation(InvalidInput):
+    """A write to a pack table broke one of its rules; the transaction wrote nothing."""
+
+    def __init__(self, table: str, detail: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{table}: {detail}", hint=hint)
+        self.table = table
+        self.detail = detail
+
+
+class UniqueViolation(ConstraintViolation):
+    pass
+
+
+class CheckViolation(ConstraintViolation):
+    pass
+
+
+class ForeignKeyViolation(ConstraintViolation):
+    pass
+
+
+class IllegalTransition(ConstraintViolation):
+    def __init__(self, table: str, column: str, old: str | None, new: str) -> None:
+        before = "a new row" if old is None else repr(old)
+        super().__init__(
+            table,
+            f"{column} may not go from {before} to {new!r}",
+            hint="see the pack's state machine: `doltplane pack status --json`",
+        )
+        self.column = column
+        self.old = old
+        self.new = new
 
 
 class NotFound(DoltplaneError, LookupError):

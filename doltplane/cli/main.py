@@ -30,6 +30,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "ui": ("doltplane.cli.ui", "ui"),
     "alerts": ("doltplane.cli.alerts", "alerts"),
     "doctor": ("doltplane.cli.doctor", "doctor"),
+    "pack": ("doltplane.cli.pack", "pack"),
+    "table": ("doltplane.cli.table", "table"),
 }
 
 
