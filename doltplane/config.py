@@ -142,6 +142,9 @@ class Settings:
     pool_idle_seconds: int = 600
     """An idle connection older than this is discarded at checkout (keep it below the
     server's wait_timeout)."""
+    ui_port: int = 8470
+    """The port ``doltplane ui`` serves its read-only page on (on 127.0.0.1 unless
+    ``--host`` is given; 0: any free port)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.data_dir, str | os.PathLike) and not isinstance(self.data_dir, Path):

@@ -27,6 +27,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "federation": ("doltplane.cli.federation", "federation"),
     "backup": ("doltplane.cli.backup", "backup"),
     "remote": ("doltplane.cli.backup", "remote"),
+    "timeline": ("doltplane.cli.timeline", "timeline"),
+    "ui": ("doltplane.cli.ui", "ui"),
     "alerts": ("doltplane.cli.alerts", "alerts"),
     "doctor": ("doltplane.cli.doctor", "doctor"),
     "pack": ("doltplane.cli.pack", "pack"),
