@@ -148,8 +148,9 @@ def _registry(dp: DataPlane) -> Registry:
 
 def _engine(dp: DataPlane, plane: str) -> Engine:
     engine = dp.engine(plane)
-    if not engine.supports_remotes:
-        raise UnsupportedOperation(f"the {engine.name} engine has no remotes")
+    if not engine.capabilities.remotes:
+        why = engine.capabilities.why_not("remotes")
+        raise UnsupportedOperation(f"the {engine.name} engine has no remotes: {why}")
     return engine
 
 

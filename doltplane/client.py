@@ -37,21 +37,33 @@ def connect(
     if path_or_url is not None:
         key = "url" if "://" in str(path_or_url) else "data_dir"
         settings[key] = path_or_url
-    return DataPlane(Settings.load(settings), create=create)
+    loaded = Settings.load(settings)
+    if loaded.server_autostart and loaded.url is None:
+        from doltplane.server.control import autostart
+
+        loaded = autostart(loaded)
+    return DataPlane(loaded, create=create)
 
 
 def require_data_dir(settings: Settings) -> None:
-    """Refuse an embedded data directory that is missing or holds no doltplane data."""
+    """Refuse an embedded data directory that is missing or holds no doltplane data, and a
+    server that holds neither plane's database."""
+    from doltplane.store import PLANES, plane_exists, plane_location
+
     if not settings.embedded:
+        if not any(plane_exists(settings, plane) for plane in PLANES):
+            raise NotFound(
+                "doltplane databases",
+                ", ".join(plane_location(settings, plane) for plane in PLANES),
+                hint="run `doltplane init` against the server, or check url / "
+                "ops_database / ledger_database",
+            )
         return
-    from doltplane.store import PLANES
 
     where = settings.data_dir
     hint = "run `doltplane init` to create one, or check --data-dir / DOLTPLANE_DATA_DIR"
     if not where.is_dir():
         raise NotFound("data directory", str(where), hint=hint)
-    from doltplane.store import plane_exists
-
     if any(plane_exists(settings, plane) for plane in PLANES):
         return
     from doltplane.federation.plane import CLONE_DIR

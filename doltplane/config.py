@@ -23,6 +23,8 @@ from typing import Any
 from doltplane.errors import ConfigError
 
 ENV_PREFIX = "DOLTPLANE_"
+DATABASE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+"""A plane's database name on a server (it is quoted into USE and CREATE DATABASE)."""
 CONFIG_FILE = "doltplane.toml"
 
 
@@ -107,6 +109,12 @@ class Settings:
     server_restart_window_seconds: float = 600.0
     server_healthy_reset_seconds: float = 300.0
     """After this long healthy, the restart delay goes back to its first value."""
+    server_replicate_to: str | None = None
+    """A remote folder URL (``file:///...``) the supervised server pushes every commit to,
+    one subfolder per database, for read replicas."""
+    server_replica_of: str | None = None
+    """Run the supervised server as a read-only replica of the primary whose
+    server_replicate_to is this URL: it pulls at the start of every transaction."""
     server_start_timeout_seconds: float = 60.0
     """How long a start waits for the server to answer."""
     read_url: str | None = None
@@ -141,7 +149,7 @@ class Settings:
         if self.read_url is not None and "://" not in self.read_url:
             raise ConfigError("setting read_url must be a URL")
         for name in ("ops_database", "ledger_database"):
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,63}", getattr(self, name)):
+            if not DATABASE_NAME.fullmatch(getattr(self, name)):
                 raise ConfigError(
                     f"setting {name} must be a database name, got {getattr(self, name)!r}"
                 )

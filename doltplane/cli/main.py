@@ -26,6 +26,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "federation": ("doltplane.cli.federation", "federation"),
     "backup": ("doltplane.cli.backup", "backup"),
     "remote": ("doltplane.cli.backup", "remote"),
+    "server": ("doltplane.cli.server", "server"),
 }
 
 

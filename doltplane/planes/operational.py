@@ -273,8 +273,8 @@ class Operational(StateReader):
     def _garbage_due(self) -> bool:
         """Whether the store grew enough since the last collection, by whichever process."""
         growth_mb = self.settings.gc_growth_mb
-        if not growth_mb:
-            return False
+        if not growth_mb or not self._engine.capabilities.file_size:
+            return False  # a server collects by itself (auto-gc) and shows no file size
         base = self._engine.size_after_gc() or 0
         growth = self._engine.size_bytes() - base
         return growth >= max(growth_mb * 1_000_000, self.settings.gc_growth_factor * base)

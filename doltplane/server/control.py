@@ -100,10 +100,11 @@ def server_status(settings: Settings) -> ServerStatus:
     )
 
 
-def spawn_supervisor(settings: Settings) -> subprocess.Popen[bytes]:
-    """The detached supervisor process, without waiting for its server."""
-    from doltplane.server.supervisor import settings_argument
+def spawn_supervisor(settings: Settings) -> int:
+    """Start the detached supervisor (not a child of this process); its pid."""
+    from doltplane.server.supervisor import server_spec, settings_argument
 
+    server_spec(settings)  # a setting it refuses is an error here, not in a detached process
     paths = ServerPaths.of(settings.data_dir)
     paths.root.mkdir(parents=True, exist_ok=True)
     holder = lock_holder(paths.lock)
@@ -113,15 +114,21 @@ def spawn_supervisor(settings: Settings) -> subprocess.Popen[bytes]:
             f"pid {holder}",
             hint="`doltplane server status` shows it; `doltplane server stop` stops it",
         )
+    argument = settings_argument(settings)
     with paths.stderr.open("wb") as err:
-        return subprocess.Popen(
-            [sys.executable, "-m", "doltplane.server.supervisor", settings_argument(settings)],
+        done = subprocess.run(
+            [sys.executable, "-m", "doltplane.server.supervisor", "--detach", argument],
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=err,
             start_new_session=True,
-            close_fds=True,
+            check=False,
+            timeout=60,
         )
+    pid = done.stdout.decode().strip()
+    if done.returncode != 0 or not pid.isdigit():
+        raise _exited(paths, done.returncode, {})
+    return int(pid)
 
 
 def start_server(settings: Settings, timeout: float | None = None) -> ServerStatus:
@@ -132,32 +139,31 @@ def start_server(settings: Settings, timeout: float | None = None) -> ServerStat
     nothing is left running.
     """
     paths = ServerPaths.of(settings.data_dir)
-    process = spawn_supervisor(settings)
+    pid = spawn_supervisor(settings)
     limit = timeout if timeout is not None else settings.server_start_timeout_seconds + 10
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        code = process.poll()
         recorded = read_status(paths)
-        mine = recorded.get("supervisor_pid") == process.pid
+        mine = recorded.get("supervisor_pid") == pid
         if mine and recorded.get("state") == State.RUNNING:
             return server_status(settings)
-        if code is not None:
-            raise _exited(paths, code, recorded if mine else {})
+        if not pid_alive(pid):
+            raise _exited(paths, None, recorded if mine else {})
         if mine and recorded.get("state") in (State.BACKING_OFF, State.GAVE_UP):
-            _terminate(process)
+            _terminate(pid)
             raise ServerStartFailed(
                 f"dolt sql-server did not start: {recorded.get('last_error')}",
                 hint=f"see `doltplane server logs` ({paths.log})",
             )
         time.sleep(0.05)
-    _terminate(process)
+    _terminate(pid)
     raise ServerStartFailed(
         f"dolt sql-server did not answer within {limit:g} s",
         hint=f"see `doltplane server logs` ({paths.log})",
     )
 
 
-def _exited(paths: ServerPaths, code: int, recorded: dict[str, Any]) -> Exception:
+def _exited(paths: ServerPaths, code: int | None, recorded: dict[str, Any]) -> Exception:
     try:
         said = paths.stderr.read_text(errors="replace").strip().splitlines()
     except OSError:
@@ -168,21 +174,22 @@ def _exited(paths: ServerPaths, code: int, recorded: dict[str, Any]) -> Exceptio
         return SupervisorBusy(
             busy[1], busy[2], hint="`doltplane server status` in that data directory shows it"
         )
-    reason = line or recorded.get("last_error") or f"supervisor exited with status {code}"
+    reason = line or recorded.get("last_error") or f"the supervisor exited (status {code})"
     return ServerStartFailed(
         f"dolt sql-server did not start: {reason}",
         hint=f"see `doltplane server logs` ({paths.log})",
     )
 
 
-def _terminate(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def _terminate(pid: int, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+    """SIGTERM, wait for the process to go, SIGKILL after ``timeout``."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def stop_server(settings: Settings, timeout: float = STOP_TIMEOUT_SECONDS) -> ServerStatus:
@@ -190,14 +197,7 @@ def stop_server(settings: Settings, timeout: float = STOP_TIMEOUT_SECONDS) -> Se
     paths = ServerPaths.of(settings.data_dir)
     holder = lock_holder(paths.lock)
     if holder is not None and holder > 0:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(holder, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while lock_holder(paths.lock) is not None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if lock_holder(paths.lock) is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(holder, signal.SIGKILL)
+        _terminate(holder, timeout)
     # A server whose supervisor was killed outright keeps running: stop it too.
     pid = read_status(paths).get("server_pid")
     if isinstance(pid, int) and pid_alive(pid) and process_mentions(pid, str(paths.config)):
@@ -224,6 +224,12 @@ def ensure_running(settings: Settings) -> str:
     url = recorded.get("url")
     assert isinstance(url, str)
     return url
+
+
+def autostart(settings: Settings) -> Settings:
+    """``settings`` pointed at this data directory's supervised server, started on demand
+    (the ``server_autostart`` setting)."""
+    return dataclasses.replace(settings, url=ensure_running(settings))
 
 
 def read_log(settings: Settings, lines: int = 50) -> list[str]:

@@ -39,6 +39,20 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def require_free_port(host: str, port: int) -> None:
+    """EngineUnavailable when something listens on the port already: dolt then prints
+    "Port N already in use." and waits instead of exiting."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise EngineUnavailable(
+                f"port {port} on {host} is in use by another process ({exc.strerror})",
+                hint="stop that process, or choose another port (server_port)",
+            ) from None
+
+
 @dataclasses.dataclass(frozen=True)
 class ServerSpec:
     """What one server process needs: where its databases live and how it listens."""

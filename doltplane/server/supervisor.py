@@ -35,8 +35,14 @@ from typing import Any
 import yaml
 
 from doltplane.config import Settings
-from doltplane.errors import DoltplaneError, EngineError, ServerReadOnly, SupervisorBusy
-from doltplane.server import launch
+from doltplane.errors import (
+    ConfigError,
+    DoltplaneError,
+    EngineError,
+    ServerReadOnly,
+    SupervisorBusy,
+)
+from doltplane.server import launch, replica
 from doltplane.server.probe import probe
 from doltplane.server.state import (
     ServerPaths,
@@ -74,13 +80,29 @@ def server_spec(settings: Settings) -> launch.ServerSpec:
     paths = ServerPaths.of(settings.data_dir)
     port = settings.server_port or _kept_port(paths, "listener") or launch.free_port()
     metrics = settings.server_metrics_port or _kept_port(paths, "metrics") or launch.free_port()
+    variables: tuple[tuple[str, str | int], ...] = ()
+    if settings.server_replica_of and settings.server_replicate_to:
+        raise ConfigError(
+            "a server is either a replica (server_replica_of) or a primary"
+            " (server_replicate_to), not both",
+            hint="unset one of them",
+        )
+    if settings.server_replicate_to:
+        variables = replica.primary_variables(settings.server_replicate_to)
+    if settings.server_replica_of:
+        variables = replica.replica_variables(settings.server_replica_of)
     return launch.ServerSpec(
         root=paths.root,
         port=port,
         max_connections=settings.server_max_connections,
-        wait_timeout_seconds=settings.server_wait_timeout_seconds,
+        # The server must not close a connection the client pool still keeps idle.
+        wait_timeout_seconds=max(
+            settings.server_wait_timeout_seconds, settings.pool_idle_seconds + 60
+        ),
         metrics_port=metrics,
         dolt=settings.server_dolt,
+        read_only=bool(settings.server_replica_of),
+        system_variables=variables,
     )
 
 
@@ -177,7 +199,9 @@ class Supervisor:
                 break
             if failure is None:  # a planned restart (new dolt version)
                 self._stop_server()
-                self.update(restarts=self.status["restarts"] + 1)
+                self.update(
+                    state=State.STARTING, server_pid=None, restarts=self.status["restarts"] + 1
+                )
                 continue
             if not self._back_off(failure):
                 return 1
@@ -187,10 +211,13 @@ class Supervisor:
         self.update(state=State.STARTING, next_restart_at=None)
         self.identity = _binary_identity(self.dolt)
         try:
+            launch.require_free_port(self.spec.host, self.spec.port)
             self.process = launch.start(self.spec)
             self.update(server_pid=self.process.pid)
             launch.wait_ready(self.spec, self.process, self.settings.server_start_timeout_seconds)
             result = probe(self.status["url"], timeout=self.settings.server_probe_timeout_seconds)
+            if self.settings.server_replicate_to:
+                replica.seed_remote(self.status["url"], self.settings.server_replicate_to)
         except DoltplaneError as exc:
             return exc.one_line()
         self.healthy_since = time.monotonic()
@@ -237,8 +264,11 @@ class Supervisor:
     def _probe(self) -> str | None:
         """None when healthy; the reason otherwise (``!`` first: restart at once)."""
         try:
+            # A replica is read-only by design: only its liveness is probed.
             result = probe(
-                self.status["url"], timeout=self.settings.server_probe_timeout_seconds, write=True
+                self.status["url"],
+                timeout=self.settings.server_probe_timeout_seconds,
+                write=not self.settings.server_replica_of,
             )
         except ServerReadOnly as exc:
             self.update(last_probe_at=now_iso(), last_probe_ok=False, last_error=exc.one_line())
@@ -299,7 +329,7 @@ class Supervisor:
         if self.stopping.wait(delay):
             return True
         self.restart_times.append(time.monotonic())
-        self.update(restarts=self.status["restarts"] + 1)
+        self.update(state=State.STARTING, restarts=self.status["restarts"] + 1)
         return True
 
     def _stop_server(self) -> None:
@@ -339,8 +369,14 @@ def settings_argument(settings: Settings) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--detach"]:
+        args = args[1:]
+        _detach()
     if len(args) != 1:
-        print("usage: python -m doltplane.server.supervisor SETTINGS_JSON", file=sys.stderr)
+        print(
+            "usage: python -m doltplane.server.supervisor [--detach] SETTINGS_JSON",
+            file=sys.stderr,
+        )
         return 2
     try:
         settings = Settings.load(json.loads(args[0]), env={})
@@ -355,6 +391,21 @@ def main(argv: list[str] | None = None) -> int:
     except DoltplaneError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
+
+
+def _detach() -> None:
+    """Fork: the parent prints the child's pid and exits, so the supervisor is nobody's
+    child (no zombie, no reaping) and lives on after the command that started it."""
+    child = os.fork()
+    if child:
+        sys.stdout.write(f"{child}\n")
+        sys.stdout.flush()
+        os._exit(0)
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.close(devnull)
 
 
 if __name__ == "__main__":

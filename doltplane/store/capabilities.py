@@ -17,6 +17,9 @@ class Capabilities:
     """push, fetch, clone and ``remote_heads`` work (backups, multi-host sync)."""
     file_size: bool
     """``size_bytes()`` and ``size_after_gc()`` measure the database's storage."""
+    sqlite_syntax: bool = False
+    """Raw SQL may use SQLite-only syntax (``INSERT ... ON CONFLICT ... RETURNING``); else
+    only what both dialects share (``?`` parameters, double-quoted names) reaches it."""
     missing: tuple[tuple[str, str], ...] = ()
     """(flag, reason) for every flag that is False."""
 
@@ -24,4 +27,6 @@ class Capabilities:
         return dict(self.missing).get(flag)
 
 
-EMBEDDED = Capabilities(gc_on_demand=True, history_squash=True, remotes=True, file_size=True)
+EMBEDDED = Capabilities(
+    gc_on_demand=True, history_squash=True, remotes=True, file_size=True, sqlite_syntax=True
+)

@@ -178,12 +178,15 @@ class DoltSqlEngine:
         with self.read() as conn:
             return list(self._exec(conn, sql, tuple(params)).fetchall())
 
-    def _history_read(self) -> AbstractContextManager[sa.Connection]:
-        """Where log, row history and diff reads run (a read replica, if the engine has one)."""
+    def _history_read(self, *commits: str) -> AbstractContextManager[sa.Connection]:
+        """Where log, row history and diff reads run: a read replica, if the engine has one
+        and it holds ``commits``; else the live database."""
         return self.read()
 
-    def _history_query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._history_read() as conn:
+    def _history_query(
+        self, sql: str, params: Sequence[Any] = (), commits: Sequence[str] = ()
+    ) -> list[Any]:
+        with self._history_read(*commits) as conn:
             return list(self._exec(conn, sql, tuple(params)).fetchall())
 
     # --- commits and branches ------------------------------------------
@@ -221,12 +224,13 @@ class DoltSqlEngine:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return [commit_from_row(*row) for row in self._history_query(sql, params)]
+        commits = [rev] if rev else []
+        return [commit_from_row(*row) for row in self._history_query(sql, params, commits)]
 
     def commit_count(self, revision: str | None = None) -> int:
         rev = None if revision is None else self.resolve_revision(revision)
         sql = "SELECT count(*) FROM " + ("dolt_log(?)" if rev else "dolt_log")
-        return int(self._history_query(sql, [rev] if rev else [])[0][0])
+        return int(self._history_query(sql, [rev] if rev else [], [rev] if rev else [])[0][0])
 
     def branches(self) -> list[BranchInfo]:
         rows = self._query(
@@ -618,7 +622,7 @@ class DoltSqlEngine:
         source, source_params = self._history_source(table, rev)
         params = [*source_params, *key.values()]
         result = []
-        with self._history_read() as conn:
+        with self._history_read(*([rev] if rev else [])) as conn:
             cursor = self._exec(conn, f"SELECT * FROM {source} WHERE {where}", tuple(params))
             columns = list(cursor.keys())
             for values in cursor.fetchall():
@@ -645,7 +649,7 @@ class DoltSqlEngine:
     def diff(self, table: str, from_revision: str, to_revision: str) -> Iterator[RowChange]:
         start = self.resolve_revision(from_revision)
         end = self.resolve_revision(to_revision)
-        with self._history_read() as conn:
+        with self._history_read(start, end) as conn:
             pk = self._primary_key(conn, table)
             cursor = self._exec(conn, f"SELECT * FROM {self._diff_source(table)}", (start, end))
             columns = list(cursor.keys())

@@ -12,6 +12,8 @@ second connection (Dolt 1.86 ignores ``MAX_EXECUTION_TIME``).
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -48,7 +50,34 @@ not listed here, so they are refused."""
 
 
 def _refuse(reason: str) -> InvalidInput:
-    return InvalidInput(f"query refused: {reason}", hint="queries are read-only")
+    # "not authorized" as the embedded engine's authorizer says it: one message for both
+    return InvalidInput(f"query refused: not authorized: {reason}", hint="queries are read-only")
+
+
+_INT64 = 2**63
+_RECURSION = 2**31 - 1
+
+
+def _check_text(text: str, what: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{what} is not valid Unicode (non-UTF-8 bytes?)") from None
+
+
+def check_params(values: Sequence[Any]) -> None:
+    """Refuse what the embedded engine's driver refuses too: text that is not Unicode,
+    integers beyond 64 bits, values of no SQL type."""
+    for value in values:
+        if isinstance(value, bool) or value is None or isinstance(value, float | bytes):
+            continue
+        if isinstance(value, int):
+            if not -_INT64 <= value < _INT64:
+                raise InvalidInput(f"query parameter out of range: {value}")
+        elif isinstance(value, str):
+            _check_text(value, "query parameter")
+        elif not isinstance(value, dt.date | dt.time | decimal.Decimal):
+            raise InvalidInput(f"query parameter of unsupported type {type(value).__name__}")
 
 
 def rewrite(
@@ -63,6 +92,7 @@ def rewrite(
     ``planes`` maps plane names to database names (the default plane included);
     ``tables`` maps database names to their tables, for unqualified names.
     """
+    _check_text(sql, "query")
     try:
         statements = sqlglot.parse(sql, read="sqlite")
     except sqlglot.errors.ParseError as exc:
@@ -119,6 +149,7 @@ def rewrite(
             raise InvalidInput(
                 f"query takes {len(placeholders)} parameter(s), {len(ordered)} given"
             )
+    check_params(ordered)
     return tree.sql(dialect="mysql"), tuple(ordered)
 
 
@@ -169,6 +200,8 @@ def run_read_only(
 
             timer = threading.Timer(timeout, stop)
         try:
+            # Dolt stops a recursive CTE at 1,000 rounds by default: the timeout is the limit
+            conn.exec_driver_sql(f"SET SESSION cte_max_recursion_depth = {_RECURSION}")
             conn.exec_driver_sql("START TRANSACTION READ ONLY")
             cursor = raw.cursor()
             if timer is not None:

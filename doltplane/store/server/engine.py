@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-from doltplane.config import Settings
+from doltplane.config import DATABASE_NAME, Settings
 from doltplane.errors import (
     DatabaseBusy,
     DoltplaneError,
@@ -50,13 +50,17 @@ _NO_REMOTES = (
     "the server's own DOLT_BACKUP, or run backups against an embedded copy"
 )
 _NO_SIZE = "the server's storage is not visible through SQL"
+_NO_SQLITE = (
+    "the server speaks MySQL; Dolt 1.86 has INSERT ... RETURNING but no upsert that "
+    "returns (ON DUPLICATE KEY UPDATE ... RETURNING breaks the wire protocol)"
+)
 
 CAPABILITIES = Capabilities(
     gc_on_demand=True,
     history_squash=True,
     remotes=False,
     file_size=False,
-    missing=(("remotes", _NO_REMOTES), ("file_size", _NO_SIZE)),
+    missing=(("remotes", _NO_REMOTES), ("file_size", _NO_SIZE), ("sqlite_syntax", _NO_SQLITE)),
 )
 
 
@@ -74,6 +78,8 @@ class ServerEngine(DoltSqlEngine):
         create: bool = True,
         read_url: str | None = None,
     ) -> None:
+        if not DATABASE_NAME.fullmatch(database):
+            raise InvalidInput(f"not a database name: {database!r}")
         self._pool: ServerPool = pool_for(url, settings)
         self.database = database
         self.location = f"{self._pool.address.display}/{database}"
@@ -127,44 +133,44 @@ class ServerEngine(DoltSqlEngine):
         return f"{self.database}/{branch}"
 
     @contextmanager
-    def _revision_connection(self, commit: str) -> Iterator[sa.Connection]:
-        """A connection on the read-only ``db/<commit>``: on the replica when there is one
-        and it already holds the commit, else on the primary."""
-        target = f"{self.database}/{commit}"
+    def _routed(self, target: str, *commits: str) -> Iterator[sa.Connection]:
+        """A connection in ``target`` on the read replica when there is one, it answers and
+        holds ``commits`` (it may lag); else on the primary."""
         if self._replica is not None:
             try:
-                cm = self._replica.connection(target)
-                conn = cm.__enter__()
-            except Exception:  # lagging or down: the primary answers
+                conn, token = self._replica.checkout(target, *commits)
+            except Exception:  # lagging, missing or down: the primary answers
                 pass
             else:
                 try:
                     yield conn
-                except BaseException as exc:
-                    if not cm.__exit__(type(exc), exc, exc.__traceback__):
+                except Exception as exc:
+                    if errors.driver_error(exc) is None and not isinstance(
+                        exc, sa.exc.SQLAlchemyError
+                    ):
                         raise
-                else:
-                    cm.__exit__(None, None, None)
+                    # the replica went away mid-read: typed here; the pool drops the
+                    # connection and the next read falls back to the primary
+                    raise errors.translate(exc, f"read on the replica in {target}") from None
+                finally:
+                    self._replica.release(conn, token)
                 return
-        with self._pool.connection(target) as conn:
-            yield conn
-
-    def _history_read(self) -> AbstractContextManager[sa.Connection]:
-        """Log, history and diff reads: the replica's main when there is one."""
-        if self._replica is None:
-            return self.read()
-        return self._replica_main()
-
-    @contextmanager
-    def _replica_main(self) -> Iterator[sa.Connection]:
-        assert self._replica is not None
         try:
-            with self._replica.connection(self.database) as conn:
+            with self._pool.connection(target) as conn:
                 yield conn
         except DoltplaneError:
             raise
         except Exception as exc:
-            raise errors.translate(exc, "read on the replica") from None
+            if errors.driver_error(exc) is None and not isinstance(exc, sa.exc.SQLAlchemyError):
+                raise
+            raise errors.translate(exc, f"read in {target}") from None
+
+    def _revision_connection(self, commit: str) -> AbstractContextManager[sa.Connection]:
+        """A connection on the read-only ``db/<commit>``."""
+        return self._routed(f"{self.database}/{commit}")
+
+    def _history_read(self, *commits: str) -> AbstractContextManager[sa.Connection]:
+        return self._routed(self.database, *(f"{self.database}/{c}" for c in commits))
 
     def schema_engine(self) -> sa.Engine:
         engine = self._pool.engine.execution_options(doltplane_database=self.database)
@@ -413,11 +419,12 @@ class ServerEngine(DoltSqlEngine):
 
 
 def _use_from_options(conn: sa.Connection) -> None:
-    from doltplane.store.server.pool import use
+    from doltplane.store.server.pool import _working_in, use
 
     database = conn.get_execution_options().get("doltplane_database")
     if database:
         use(conn, str(database))
+        _working_in(str(database))  # for reflection; the next checkout of this thread resets it
 
 
 def open_server_engine(settings: Settings, plane: str, *, create: bool = True) -> ServerEngine:

@@ -61,6 +61,11 @@ def is_retryable(exc: BaseException) -> bool:
 
 def translate(exc: BaseException, what: str) -> DoltplaneError:
     """A driver or SQLAlchemy error as the doltplane error a caller can act on."""
+    if isinstance(exc, sa.exc.TimeoutError):  # the pool stayed full for pool_timeout
+        return EngineError(
+            f"{what}: every pooled connection stayed in use",
+            hint="raise pool_max_open, or find what holds connections open",
+        )
     code, text = code_and_text(exc)
     lowered = text.lower()
     if code == UNKNOWN_DATABASE or "database not found" in lowered:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -108,6 +109,11 @@ class ServerPool:
         event.listen(pool, "checkout", self._on_checkout)
         event.listen(pool, "close", self._on_close)
         event.listen(pool, "close_detached", self._on_close_detached)
+        with self.engine.connect() as conn:
+            wait = conn.exec_driver_sql("SELECT @@wait_timeout").scalar()
+        if wait and (not self._idle_limit or self._idle_limit >= int(wait)):
+            # the server would close an idle connection before the pool drops it
+            self._idle_limit = max(1, int(wait) - max(1, int(wait) // 10))
 
     def _open(self) -> DoltConnection:
         a = self.address
@@ -151,11 +157,37 @@ class ServerPool:
     def connection(self, database: str) -> Iterator[sa.Connection]:
         """A pooled connection working in ``database`` (``db``, ``db/branch``, ``db/<hash>``)."""
         with self.engine.connect() as conn:
-            token = use(conn, database)
+            use(conn, database)
+            token = _working_in(database)
             try:
                 yield conn
             finally:
                 _DATABASE.reset(token)
+
+    @property
+    def idle_limit(self) -> float:
+        """Seconds an idle connection may wait in the pool (pool_idle_seconds, kept below
+        the server's wait_timeout)."""
+        return self._idle_limit
+
+    def checkout(
+        self, database: str, *must_exist: str
+    ) -> tuple[sa.Connection, contextvars.Token[str | None]]:
+        """A connection in ``database`` after checking each of ``must_exist`` opens there;
+        give it back with ``release``."""
+        conn = self.engine.connect()
+        try:
+            for other in must_exist:
+                use(conn, other)
+            use(conn, database)
+        except BaseException:
+            conn.close()
+            raise
+        return conn, _working_in(database)
+
+    def release(self, conn: sa.Connection, token: contextvars.Token[str | None]) -> None:
+        _DATABASE.reset(token)
+        conn.close()
 
     def stats(self) -> dict[str, int]:
         pool = self.engine.pool
@@ -175,13 +207,16 @@ class ServerPool:
         self.engine.dispose()
 
 
-def use(conn: sa.Connection, database: str) -> contextvars.Token[str | None]:
+def use(conn: sa.Connection, database: str) -> None:
     """Switch the pooled connection to ``database`` unless it is already there."""
     info = conn.connection.info
     if info.get("database") != database:
         info.pop("database", None)
         conn.exec_driver_sql(f'USE "{database}"')
         info["database"] = database
+
+
+def _working_in(database: str) -> contextvars.Token[str | None]:
     return _DATABASE.set(database.split("/", 1)[0])
 
 
@@ -205,6 +240,17 @@ def pool_for(url: str, settings: Settings) -> ServerPool:
         if pool is None:
             pool = _POOLS[key] = ServerPool(address, settings)
         return pool
+
+
+def _forget_after_fork() -> None:
+    # a forked child must not share the parent's sockets: it opens its own connections
+    for pool in _POOLS.values():
+        pool.engine.dispose(close=False)
+    _POOLS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def dispose_all() -> None:

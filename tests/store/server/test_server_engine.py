@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from doltplane.config import Settings
 from doltplane.errors import (
+    DatabaseBusy,
     InvalidInput,
     InvalidRevision,
     NotFound,
@@ -166,6 +167,38 @@ def test_a_real_write_conflict_is_retried_whole(engine: ServerEngine) -> None:
     assert rows(engine)["a"] == "fast+slow"
 
 
+def test_a_conflict_past_the_retries_is_database_busy_and_writes_nothing(
+    engine: ServerEngine, dolt_server: RunningServer
+) -> None:
+    put(engine, "a", "0")
+    impatient = ServerEngine(dolt_server.url, engine.database, _settings(write_retries=0))
+    inside = threading.Event()
+    release = threading.Event()
+    failures: list[BaseException] = []
+
+    def bump(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("UPDATE items SET v = 'slow' WHERE id = 'a'")
+        conn.exec_driver_sql("INSERT INTO items VALUES ('only-slow', 'x', 0)")
+        inside.set()
+        assert release.wait(30)
+
+    def run() -> None:
+        try:
+            impatient.write(bump, message=lambda _: "slow")
+        except BaseException as exc:
+            failures.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert inside.wait(30)
+    put(engine, "a", "fast")
+    release.set()
+    thread.join(30)
+    assert [type(f) for f in failures] == [DatabaseBusy]
+    assert rows(engine) == {"a": "fast"}  # nothing of the losing transaction
+    assert engine.log(limit=1)[0].message == "put a=fast"
+
+
 def test_time_resolves_along_the_first_parent_line_after_a_merge(engine: ServerEngine) -> None:
     put(engine, "a", "main-1")
     engine.create_branch("side")
@@ -254,6 +287,12 @@ def test_pool_is_shared_bounded_and_discards_idle(dolt_server: RunningServer) ->
     assert one.pool_stats()["discarded_total"] > discarded
 
 
+def test_idle_limit_stays_below_the_servers_wait_timeout(dolt_server: RunningServer) -> None:
+    url = dolt_server.url.replace("127.0.0.1", "127.1")  # a pool of its own
+    eng = ServerEngine(url, "idle_db", _settings(pool_idle_seconds=3600))
+    assert 0 < eng._pool.idle_limit < dolt_server.spec.wait_timeout_seconds
+
+
 def test_server_path_errors_are_typed_and_never_show_the_password(
     dolt_server: RunningServer,
 ) -> None:
@@ -334,3 +373,56 @@ def test_revision_reads_go_to_the_read_replica(dolt_server: RunningServer) -> No
     eng.fetch_rows("SELECT * FROM t")
     assert not used, "writes and live reads stay on the primary"
     assert before >= 0
+
+
+def test_connect_takes_every_server_setting(dolt_server: RunningServer, tmp_path: Any) -> None:
+    import doltplane
+
+    with pytest.raises(NotFound, match="doltplane databases"):
+        doltplane.connect(
+            dolt_server.url, create=False, ops_database="no_ops", ledger_database="no_ledger"
+        )
+    url = dolt_server.url.replace("mysql://", "mysql+pymysql://")
+    with doltplane.connect(
+        url,
+        data_dir=tmp_path,
+        read_url=dolt_server.url.replace("127.0.0.1", "localhost"),
+        ops_database="conn_ops",
+        ledger_database="conn_ledger",
+        pool_max_open=4,
+    ) as dp:
+        issue = dp.ledger.create_issue("on the server")
+        assert dp.ledger.get_issue(issue.id).title == "on the server"
+        assert dp.engine("ledger").location.endswith("/conn_ledger")
+        head = dp.ledger.log()[0].hash
+        assert [i.title for i in dp.ledger.as_of(head).issues()] == ["on the server"]
+    with doltplane.connect(
+        dolt_server.url, create=False, ops_database="conn_ops", ledger_database="conn_ledger"
+    ) as again:
+        assert [i.title for i in again.ledger.issues()] == ["on the server"]
+
+
+def test_a_replica_without_the_commit_falls_back_to_the_primary(
+    dolt_server: RunningServer, tmp_path: Any
+) -> None:
+    from tests.servers import running_server
+
+    with running_server(tmp_path / "empty-replica") as empty:  # holds no database at all
+        eng = ServerEngine(dolt_server.url, "fallback_db", _settings(), read_url=empty.url)
+        first = put_table(eng, "1")
+        second = put_table(eng, "2")
+        assert eng.fetch_rows("SELECT v FROM t", (), first) == [("1",)]
+        assert [c.hash for c in eng.log(second, limit=2)] == [second, first]
+        assert [v.row["v"] for v in eng.row_history("t", {"id": 1})] == ["2", "1"]
+        assert [c.diff_type for c in eng.diff("t", first, second)] == ["modified"]
+
+
+def put_table(eng: ServerEngine, value: str) -> str:
+    eng.write(
+        lambda c: (
+            c.exec_driver_sql("CREATE TABLE IF NOT EXISTS t (id INT PRIMARY KEY, v VARCHAR(9))"),
+            c.exec_driver_sql("REPLACE INTO t VALUES (1, %s)", (value,)),
+        ),
+        message=lambda _: f"v={value}",
+    )
+    return eng.resolve_revision("main")
