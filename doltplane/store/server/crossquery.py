@@ -107,7 +107,7 @@ def rewrite(
         raise _refuse("SELECT ... INTO and locking reads write or lock")
     for node in tree.find_all(exp.Anonymous):
         if str(node.name).lower() not in READ_ONLY_FUNCTIONS:
-            raise _refuse(f"function {node.name}() is not authorized: not known to only read")
+            raise _refuse(f"function {node.name}() is not known to only read")
     ctes = {str(cte.alias).lower() for cte in tree.find_all(exp.CTE)}
     for table in tree.find_all(exp.Table):
         qualifier = str(table.db or "")
