@@ -14,6 +14,9 @@ branch_labels = None
 depends_on = None
 
 _TIME = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
+# Dolt's JSON type keeps numbers as doubles (integers past 2**53 come back rounded), so a
+# server keeps the JSON text as written; SQLAlchemy's JSON type still encodes and decodes it
+_JSON = sa.JSON().with_variant(mysql.LONGTEXT(), "mysql")
 
 
 def upgrade() -> None:
@@ -28,7 +31,7 @@ def upgrade() -> None:
         sa.Column("created_at", _TIME, nullable=False),
         sa.Column("completed_at", _TIME, nullable=True),
         sa.Column("owner", sa.String(255), nullable=True),
-        sa.Column("metadata", sa.JSON(), nullable=False),
+        sa.Column("metadata", _JSON, nullable=False),
     )
     op.create_index("ix_issues_status", "issues", ["status"])
     op.create_index("ix_issues_created_by", "issues", ["created_by"])
@@ -41,7 +44,7 @@ def upgrade() -> None:
         sa.Column("bead_id", sa.String(255), nullable=True),
         sa.Column("activity_type", sa.String(64), nullable=False),
         sa.Column("timestamp", _TIME, nullable=False),
-        sa.Column("metadata", sa.JSON(), nullable=False),
+        sa.Column("metadata", _JSON, nullable=False),
     )
     op.create_index("ix_cv_entries_owner_timestamp", "cv_entries", ["owner_email", "timestamp"])
     op.create_index("ix_cv_entries_timestamp", "cv_entries", ["timestamp"])

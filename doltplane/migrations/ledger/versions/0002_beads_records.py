@@ -15,13 +15,16 @@ branch_labels = None
 depends_on = None
 
 _TIME = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
+# Dolt's JSON type keeps numbers as doubles (integers past 2**53 come back rounded), so a
+# server keeps the JSON text as written; SQLAlchemy's JSON type still encodes and decodes it
+_JSON = sa.JSON().with_variant(mysql.LONGTEXT(), "mysql")
 
 
 def _kept() -> list[sa.Column[object]]:
     # the fields with no column, and the original spelling of mapped ones (see planes/beads_tables)
     return [
-        sa.Column("fields", sa.JSON(), nullable=False),
-        sa.Column("spelling", sa.JSON(), nullable=False),
+        sa.Column("fields", _JSON, nullable=False),
+        sa.Column("spelling", _JSON, nullable=False),
     ]
 
 

@@ -14,6 +14,9 @@ branch_labels = None
 depends_on = None
 
 _TIME = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
+# Dolt's JSON type keeps numbers as doubles (integers past 2**53 come back rounded), so a
+# server keeps the JSON text as written; SQLAlchemy's JSON type still encodes and decodes it
+_JSON = sa.JSON().with_variant(mysql.LONGTEXT(), "mysql")
 
 
 def upgrade() -> None:
@@ -23,7 +26,7 @@ def upgrade() -> None:
         sa.Column("rig", sa.String(255), nullable=False),
         sa.Column("agent", sa.String(255), nullable=False),
         sa.Column("status", sa.String(64), nullable=False),
-        sa.Column("state", sa.JSON(), nullable=False),
+        sa.Column("state", _JSON, nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("updated_at", _TIME, nullable=False),
     )
@@ -35,7 +38,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(36), primary_key=True),
         sa.Column("agent", sa.String(255), nullable=False),
         sa.Column("timestamp", _TIME, nullable=False),
-        sa.Column("status", sa.JSON(), nullable=False),
+        sa.Column("status", _JSON, nullable=False),
         sa.Column("cycle_number", sa.Integer(), nullable=True),
     )
     op.create_index("ix_heartbeats_agent_timestamp", "heartbeats", ["agent", "timestamp"])

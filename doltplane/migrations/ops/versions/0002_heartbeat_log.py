@@ -25,6 +25,9 @@ branch_labels = None
 depends_on = None
 
 _TIME = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
+# Dolt's JSON type keeps numbers as doubles (integers past 2**53 come back rounded), so a
+# server keeps the JSON text as written; SQLAlchemy's JSON type still encodes and decodes it
+_JSON = sa.JSON().with_variant(mysql.LONGTEXT(), "mysql")
 _LOG = "heartbeat_log"
 _BATCH = 5000
 
@@ -34,7 +37,7 @@ def _columns(key_length: int) -> list[sa.Column[object]]:
         sa.Column("id", sa.String(key_length), primary_key=True),
         sa.Column("agent", sa.String(255), nullable=False),
         sa.Column("timestamp", _TIME, nullable=False),
-        sa.Column("status", sa.JSON(), nullable=False),
+        sa.Column("status", _JSON, nullable=False),
         sa.Column("cycle_number", sa.Integer(), nullable=True),
     ]
 
