@@ -63,6 +63,10 @@ class Settings:
     0: no thinning, every beat is kept until the window ends)."""
     cleanup_interval_seconds: float = 3600.0
     """How often the long-running service runs cleanup."""
+    squash_every_hours: float = 24.0
+    """Cleanup deletes expired rows every run but squashes the history past the window
+    only once its oldest snapshot is this many hours past it (0: every run): a squash
+    replays every snapshot it keeps. Reads never answer past the window either way."""
     cleanup_batch_size: int = 1000
     """Rows deleted per transaction during cleanup."""
     stale_after_seconds: float = 300.0

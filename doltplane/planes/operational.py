@@ -22,7 +22,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from doltplane.config import Settings
-from doltplane.errors import DatabaseBusy, InvalidInput, NotFound, VersionConflict
+from doltplane.errors import (
+    DatabaseBusy,
+    InvalidInput,
+    InvalidRevision,
+    NotFound,
+    VersionConflict,
+)
 from doltplane.planes.compiled import compile_in, compile_write, padded
 from doltplane.planes.ops_records import (
     AgentState,
@@ -280,23 +286,46 @@ class Operational(StateReader):
         return growth >= max(growth_mb * 1_000_000, self.settings.gc_growth_factor * base)
 
     def as_of(self, when: dt.datetime | str) -> OpsView:
-        """The plane at a past moment: a datetime, ISO timestamp, commit, ``HEAD~n`` or branch."""
+        """The plane at a past moment: a datetime, ISO timestamp, commit, ``HEAD~n`` or branch.
+
+        Only moments inside the retention window answer (InvalidRevision otherwise), however
+        long ago cleanup last squashed: see ``squash_every_hours``."""
         moment = parse_when(when)
         if isinstance(moment, dt.datetime):
             commit = self._engine.resolve_time(moment)
             at = moment
+            self._check_window(moment, str(when))
         else:
             commit = self._engine.resolve_revision(moment)
             made = self._engine.log(commit, limit=1)[0]
             at = made.time or made.date
+            # a commit older than the window answers only as the state the window opened on
+            start = self._window_start()
+            if at < start and self._engine.resolve_time(start) != commit:
+                self._check_window(at, str(when))
         return OpsView(self._engine, commit, stale_after=self.stale_after, moment=at)
 
+    def _window_start(self) -> dt.datetime:
+        try:
+            return dt.datetime.now(dt.UTC) - dt.timedelta(days=self.settings.retention_days)
+        except OverflowError:
+            return dt.datetime.min.replace(tzinfo=dt.UTC)
+
+    def _check_window(self, moment: dt.datetime, asked: str) -> None:
+        start = self._window_start()
+        if moment < start:
+            raise InvalidRevision(
+                asked,
+                f"older than the retention window ({self.settings.retention_days:g} days); "
+                f"the oldest time answerable is {start.isoformat(timespec='seconds')}",
+                hint="use a later time",
+            )
+
     def history(self, id: str) -> list[StateVersion]:
-        """Every snapshot of one record, newest first; NotFound if no snapshot holds it."""
+        """Every snapshot of one record inside the retention window, newest first (the
+        version the window opened on included); NotFound if no snapshot holds it."""
         check_id(id)
         versions = self._engine.row_history("operational_state", {"id": id})
-        if not versions:
-            raise NotFound("operational state history", id, hint="it may not be checkpointed yet")
         # dolt_history lists the row at every commit; keep the commit where each version appeared
         distinct: list[StateVersion] = []
         for v in versions:
@@ -305,6 +334,14 @@ class Operational(StateReader):
                 distinct[-1] = StateVersion(v.commit, v.date, record)
             else:
                 distinct.append(StateVersion(v.commit, v.date, record))
+        # versions replaced before the window opened are history cleanup has yet to squash
+        start = self._window_start()
+        for n, version in enumerate(distinct):
+            if version.committed_at < start:
+                distinct = distinct[: n + 1]
+                break
+        if not distinct:
+            raise NotFound("operational state history", id, hint="it may not be checkpointed yet")
         return distinct
 
     # --- retention -------------------------------------------------------
@@ -385,7 +422,8 @@ class Operational(StateReader):
         thinned = self._thin(cutoff, thin_end, size, report)
         self.checkpoint(f"ops cleanup: deleted rows older than {cutoff:%Y-%m-%d %H:%M:%S}")
         report("squash", 0, 1)
-        engine.squash_before(cutoff)
+        if self._squash_due(cutoff):
+            engine.squash_before(cutoff)
         report("squash", 1, 1)
         report("gc", 0, 1)
         engine.gc()
@@ -401,6 +439,23 @@ class Operational(StateReader):
             engine.size_bytes(),
             thinned,
         )
+
+    def _squash_due(self, cutoff: dt.datetime) -> bool:
+        """Whether history past the window is ``squash_every_hours`` deep: a squash replays
+        every snapshot it keeps (a week of minute snapshots: minutes of work), so doing it
+        hourly cost 24x a daily one. Reads refuse what is past the window either way."""
+        slack = self.settings.squash_every_hours
+        line = self._engine.first_parent_line()
+        # the root, then (after a first squash) the squash commit: the oldest snapshot
+        # after them is what a squash would fold
+        candidates = [c for c in line[:-1] if not c.squashed]
+        if len(candidates) < 2:
+            return False
+        try:
+            due = cutoff - dt.timedelta(hours=slack)
+        except OverflowError:
+            return False
+        return candidates[-1].date < due  # the date squash_before folds by
 
     def _thin(
         self, cutoff: dt.datetime, thin_end: dt.datetime | None, size: int, report: Progress
