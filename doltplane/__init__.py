@@ -37,6 +37,7 @@ def __getattr__(name: str) -> Any:
         return getattr(base, name)
     raise AttributeError(f"module 'doltplane' has no attribute {name!r}")
 
+
 __all__ = [
     "Commit",
     "DataPlane",

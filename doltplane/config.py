@@ -79,6 +79,14 @@ class Settings:
     """URL of the shared federation repository."""
     federation_pull_interval_seconds: float = 3600.0
     """Automatic pull interval for the long-running service (0: off)."""
+    cache_ttl_seconds: float = 300.0
+    """How long the in-process read cache keeps a live read (see ``cache_live``)."""
+    cache_live: bool = False
+    """Cache live reads too (``ops.get``/``get_many``, ledger point reads) for
+    ``cache_ttl_seconds``: another process's writes then show up within that time, this
+    client's own at once. Reads at a commit (AS OF) are always cached: they never change."""
+    cache_max_entries: int = 10_000
+    """Reads the in-process cache holds, least recently used dropped first (0: no cache)."""
     query_timeout_seconds: float = 30.0
     """A cross-plane query (``dp.query``, ``doltplane query``) still running after this
     many seconds is stopped with QueryTimeout (0: no limit)."""

@@ -37,9 +37,7 @@ class Compiled:
     """Values of the parameters the statement fixed itself (e.g. ``OFFSET 0``)."""
 
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(
-            values[name] if name in values else self.defaults[name] for name in self.order
-        )
+        return tuple(values[name] if name in values else self.defaults[name] for name in self.order)
 
     def mappings(self, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row, strict=True)) for row in rows]

@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from doltplane.cache import from_settings
 from doltplane.config import Settings
 from doltplane.errors import (
     DatabaseBusy,
@@ -131,7 +132,9 @@ class Operational(StateReader):
     """``dp.ops``: writes, reads, snapshots, forensics and retention of live agent state."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
-        super().__init__(engine, None, stale_after=settings.stale_after_seconds)
+        self.cache = from_settings(settings)
+        """The L1 read cache (``cache.stats()`` for metrics); see doltplane/cache.py."""
+        super().__init__(engine, None, stale_after=settings.stale_after_seconds, cache=self.cache)
         self.settings = settings
         self._lock = threading.Lock()
         self._writes_since_checkpoint = 0
@@ -208,7 +211,10 @@ class Operational(StateReader):
                 raw.executemany(_UPDATE_SQL.sql, [_UPDATE_SQL.params(r) for r in updates])
             return results
 
-        results = self._engine.write(run)
+        try:
+            results = self._engine.write(run)
+        finally:
+            self.cache.wrote()  # even a failed commit may have landed: drop live entries
         self._wrote(len(writes))
         return results
 
@@ -303,7 +309,9 @@ class Operational(StateReader):
             start = self._window_start()
             if at < start and self._engine.resolve_time(start) != commit:
                 self._check_window(at, str(when))
-        return OpsView(self._engine, commit, stale_after=self.stale_after, moment=at)
+        return OpsView(
+            self._engine, commit, stale_after=self.stale_after, moment=at, cache=self.cache
+        )
 
     def _window_start(self) -> dt.datetime:
         try:
@@ -419,6 +427,7 @@ class Operational(StateReader):
                 report("delete", done, total)
                 if deleted < size:
                     break
+        self.cache.wrote()
         thinned = self._thin(cutoff, thin_end, size, report)
         self.checkpoint(f"ops cleanup: deleted rows older than {cutoff:%Y-%m-%d %H:%M:%S}")
         report("squash", 0, 1)

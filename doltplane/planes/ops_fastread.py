@@ -11,6 +11,7 @@ None and the caller takes the full path.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from contextlib import suppress
 from pathlib import Path
@@ -109,7 +110,7 @@ class FastOpsReader:
 
     def agents(
         self, *, stale_after: float | None = None, now: dt.datetime | None = None
-    ) -> list[AgentHealth]:
+    ) -> builtins.list[AgentHealth]:
         """As ``dp.ops.agents``."""
         default = self.settings.stale_after_seconds
         threshold = check_number(default if stale_after is None else stale_after, "stale_after")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import builtins
-import itertools
 import datetime as dt
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
 import sqlalchemy as sa
 
+from doltplane.cache import ReadCache
 from doltplane.errors import NotFound
 from doltplane.planes.compiled import compile_in, padded
 from doltplane.planes.ops_queries import LIST_FILTERS, compiled_read, list_key, list_query
@@ -138,8 +139,12 @@ class StateReader:
         *,
         stale_after: float,
         moment: dt.datetime | None = None,
+        cache: ReadCache | None = None,
     ) -> None:
         self._engine = engine
+        # live reads go through the cache only when the settings turn live caching on
+        usable = cache is not None and cache.enabled and (revision is not None or cache.live)
+        self._cache = cache if usable else None
         self.revision = revision
         """The commit this reader sees, or None for the live state."""
         self.moment = moment
@@ -147,6 +152,15 @@ class StateReader:
         a past view answers them from the live log, by their own timestamps."""
         self.stale_after = stale_after
         """Default seconds without a heartbeat before an agent counts as stale."""
+
+    def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Rows of a compiled read at this reader's revision, through the L1 cache if any."""
+        revision, engine = self.revision, self._engine
+        if self._cache is None:
+            return engine.fetch_rows(sql, params, revision)
+        return self._cache.rows(
+            (sql, tuple(params)), revision, lambda: engine.fetch_rows(sql, params, revision)
+        )
 
     def _read(self) -> AbstractContextManager[sa.Connection]:
         return self._engine.read(self.revision)
@@ -165,7 +179,7 @@ class StateReader:
         """One record; NotFound when there is none."""
         check_id(id)
         statement = compiled_read("get")
-        rows = self._engine.fetch_rows(statement.sql, (id,), self.revision)
+        rows = self._fetch(statement.sql, (id,))
         row = statement.mappings(rows[:1])[0] if rows else None
         if row is None:
             where = f" at {self.revision}" if self.revision else ""
@@ -179,7 +193,7 @@ class StateReader:
             return {}
         params = padded(wanted)
         statement = compile_in(_BY_IDS, "ids", len(params))
-        rows = statement.mappings(self._engine.fetch_rows(statement.sql, params, self.revision))
+        rows = statement.mappings(self._fetch(statement.sql, params))
         return {row["id"]: AgentState.from_row(row) for row in rows}
 
     def list(
@@ -196,7 +210,7 @@ class StateReader:
             rig=rig, agent=agent, status=status, updated_since=updated_since, limit=limit
         )
         statement = compiled_read(key)
-        rows = self._engine.fetch_rows(statement.sql, statement.params(params), self.revision)
+        rows = self._fetch(statement.sql, statement.params(params))
         return [AgentState.from_row(row) for row in statement.mappings(rows)]
 
     def heartbeats(self, agent: str, *, limit: int = 100) -> builtins.list[Heartbeat]:
