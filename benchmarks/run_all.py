@@ -3,10 +3,9 @@
     python benchmarks/run_all.py [--scale 0.3] [--out docs]
 
 Each benchmark runs in its own fresh process (so that imports and caches start cold);
-``--scale`` shrinks them all (1.0: the sizes in each script's docstring). Also
-measures ``doltplane ops get`` from a cold process beside a raw Python + doltlite
-read. Plots need matplotlib (``pip install -e '.[bench]'``); without it the note
-keeps its tables. Not a test: nothing asserts.
+``--scale`` shrinks them all (1.0: the sizes in each script's docstring). The cold
+CLI reads come from bench_cli.py, the L1 cache from bench_cache.py. Plots need
+matplotlib (``pip install -e '.[bench]'``); without it the note keeps its tables. Not a test: nothing asserts.
 """
 
 from __future__ import annotations
@@ -15,11 +14,9 @@ import argparse
 import datetime as dt
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +53,6 @@ NOTES = """## Where the remaining time goes
   times that under load): that import alone is the 120 ms budget.
 """
 
-RAW_READ = """
-import doltlite, sqlite3, json, datetime, sys
-c = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
-r = c.execute("SELECT * FROM operational_state WHERE id = ?", (sys.argv[2],)).fetchone()
-print(json.dumps({"id": r[0], "state": json.loads(r[4]),
-                  "updated_at": datetime.datetime.fromisoformat(r[6]).isoformat()}))
-"""
 
 
 def child_env() -> dict[str, str]:
@@ -86,34 +76,6 @@ def run(script: str, *args: str, timeout: float = 3600) -> tuple[str, dict[str, 
         data = json.loads(out.read_text()) if wants_json and out.exists() else None
     print(text, flush=True)
     return text, data
-
-
-def cold_cli(rounds: int) -> dict[str, float]:
-    """Median ms of ``doltplane ops get`` and of a raw doltlite read, each from a cold
-    process, alternating which goes first."""
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        cli = [sys.executable, "-m", "doltplane.cli.main", "--data-dir", str(data)]
-        env = child_env()
-        subprocess.run([*cli, "init"], check=True, capture_output=True, env=env)
-        subprocess.run(
-            [*cli, "ops", "set", "a1", "--rig", "r", "--agent", "a", "--status", "busy",
-             "--state", '{"k": 1}'], check=True, capture_output=True, env=env,
-        )  # fmt: skip
-        sides = {
-            "doltplane ops get": [*cli, "ops", "get", "a1", "--json"],
-            "raw python + doltlite read": [
-                sys.executable, "-c", RAW_READ, str(data / "ops.db"), "a1"],
-            "python -c pass": [sys.executable, "-c", "pass"],
-        }  # fmt: skip
-        times: dict[str, list[float]] = {name: [] for name in sides}
-        for r in range(rounds):
-            order = list(sides.items())
-            for name, command in order if r % 2 == 0 else order[::-1]:
-                started = time.perf_counter()
-                subprocess.run(command, check=True, capture_output=True, env=env)
-                times[name].append((time.perf_counter() - started) * 1000)
-    return {name: statistics.median(samples) for name, samples in times.items()}
 
 
 def plot(results: dict[str, dict[str, Any]], out: Path) -> list[str]:
@@ -154,7 +116,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.3)
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
-    parser.add_argument("--cli-rounds", type=int, default=10)
     args = parser.parse_args()
     scale = args.scale
     sections: list[tuple[str, str]] = []
@@ -178,7 +139,7 @@ def main() -> None:
         sections.append((name, text))
         if data:
             results[name] = data
-    cli = cold_cli(args.cli_rounds)
+    cli = {row["command"]: row["median_ms"] for row in results.get("cli", {}).get("rows", [])}
     images = plot(results, args.out)
     write_note(args.out / "benchmarks.md", scale, sections, results, cli, images)
 

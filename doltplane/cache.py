@@ -55,7 +55,6 @@ class ReadCache:
                 "live_expired",
                 "live_dropped",
                 "evicted",
-                "uncached",
             ),
             0,
         )
@@ -73,8 +72,6 @@ class ReadCache:
         """The rows for ``key`` (the statement and its parameters) read at ``commit`` (a
         resolved commit hash; None: the live state), from the cache or from ``fetch``."""
         if not self.enabled or (commit is None and not self.live):
-            with self._lock:
-                self._counts["uncached"] += 1
             return list(fetch())
         kind = "live" if commit is None else "commit"
         full_key = (commit, key)
