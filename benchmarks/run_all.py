@@ -5,7 +5,8 @@
 Each benchmark runs in its own fresh process (so that imports and caches start cold);
 ``--scale`` shrinks them all (1.0: the sizes in each script's docstring). The cold
 CLI reads come from bench_cli.py, the L1 cache from bench_cache.py. Plots need
-matplotlib (``pip install -e '.[bench]'``); without it the note keeps its tables. Not a test: nothing asserts.
+matplotlib (``pip install -e '.[bench]'``); without it the note keeps its tables. Not a
+test: nothing asserts.
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ NOTES = """## Where the remaining time goes
 - The cold CLI read imports SQLAlchemy (about 120 ms on a quiet machine, several
   times that under load): that import alone is the 120 ms budget.
 """
-
 
 
 def child_env() -> dict[str, str]:
