@@ -89,13 +89,19 @@ class CompiledWrite:
         )
 
 
-def compile_write(statement: sa.Insert | sa.Update, *keys: str) -> CompiledWrite:
-    """``statement`` compiled for doltlite; ``keys`` name the insert's columns."""
+def compile_write(
+    statement: sa.Insert | sa.Update, *keys: str, stored: tuple[str, ...] = ()
+) -> CompiledWrite:
+    """``statement`` compiled for doltlite; ``keys`` name the insert's columns; the
+    parameters named in ``stored`` come already in stored form (JSON text, say)."""
     dialect = _dialect()
     compiled = statement.compile(dialect=dialect, column_keys=list(keys) or None)
     order = tuple(compiled.positiontup or ())
     processors = tuple(
-        compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
+        None
+        if name in stored
+        else compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        for name in order
     )
     return CompiledWrite(str(compiled), order, processors)
 

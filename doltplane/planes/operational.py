@@ -55,6 +55,7 @@ from doltplane.validation import (
     check_record,
     check_text,
     check_word,
+    json_document,
     json_object,
     parse_when,
 )
@@ -72,8 +73,9 @@ _UPDATE = (
     .values({c.name: sa.bindparam(c.name) for c in operational_state.c if c.name != "id"})
 )
 
-_INSERT_SQL = compile_write(_INSERT, *(c.name for c in operational_state.c))
-_UPDATE_SQL = compile_write(_UPDATE)
+# the state arrives as the JSON text its validation produced: serialized once per write
+_INSERT_SQL = compile_write(_INSERT, *(c.name for c in operational_state.c), stored=("state",))
+_UPDATE_SQL = compile_write(_UPDATE, stored=("state",))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +100,7 @@ class _StateWrite:
     status: str
     state: dict[str, Any]
     expected_version: int | None
+    state_text: str
 
     @classmethod
     def checked(
@@ -111,13 +114,15 @@ class _StateWrite:
         expected_version: object = None,
     ) -> _StateWrite:
         status_text = check_word(status, "status")
+        document, text = json_document(state)
         return cls(
             id=check_id(id),
             rig=check_id(rig, "rig"),
             agent=check_id(agent, "agent"),
             status=status_text,
-            state=json_object(state),
+            state=document,
             expected_version=check_optional_int(expected_version, "expected_version"),
+            state_text=text,
         )
 
 
@@ -197,11 +202,11 @@ class Operational(StateReader):
                     "rig": r.rig,
                     "agent": r.agent,
                     "status": r.status,
-                    "state": r.state,
+                    "state": w.state_text,
                     "version": r.version,
                     "updated_at": stamp,
                 }
-                for r in results
+                for r, w in zip(results, writes, strict=True)
             ]
             inserts = [r for r in rows if r["id"] not in current]
             updates = [{**r, "key": r["id"]} for r in rows if r["id"] in current]
