@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from doltplane.cache import from_settings
 from doltplane.config import Settings
@@ -67,6 +68,20 @@ _VERSIONS = sa.select(operational_state.c.id, operational_state.c.version).where
     operational_state.c.id.in_(sa.bindparam("ids", expanding=True))
 )
 _INSERT = operational_state.insert()
+_UPSERT_STATEMENT = sqlite_dialect.insert(operational_state)
+# one statement for the commonest write (one record, no expected version): insert, or bump
+# the version of the row that is there, and say which version it wrote
+_UPSERT = _UPSERT_STATEMENT.on_conflict_do_update(
+    index_elements=[operational_state.c.id],
+    set_={
+        **{
+            c.name: _UPSERT_STATEMENT.excluded[c.name]
+            for c in operational_state.c
+            if c.name not in ("id", "version")
+        },
+        "version": operational_state.c.version + sa.literal_column("1", sa.Integer),
+    },
+).returning(operational_state.c.version)
 _UPDATE = (
     operational_state.update()
     .where(operational_state.c.id == sa.bindparam("key"))
@@ -76,6 +91,7 @@ _UPDATE = (
 # the state arrives as the JSON text its validation produced: serialized once per write
 _INSERT_SQL = compile_write(_INSERT, *(c.name for c in operational_state.c), stored=("state",))
 _UPDATE_SQL = compile_write(_UPDATE, stored=("state",))
+_UPSERT_SQL = compile_write(_UPSERT, *(c.name for c in operational_state.c), stored=("state",))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,6 +200,8 @@ class Operational(StateReader):
             # statements compiled once, run on the transaction's own driver connection
             raw = conn.connection.dbapi_connection
             assert raw is not None
+            if len(writes) == 1 and writes[0].expected_version is None:
+                return [_upsert(raw, writes[0], now)]
             ids = padded([w.id for w in writes])
             versions = compile_in(_VERSIONS, "ids", len(ids))
             current: dict[str, int] = dict(raw.execute(versions.sql, ids).fetchall())
@@ -493,6 +511,22 @@ class Operational(StateReader):
         cadence = self.settings.checkpoint_every_writes or self.settings.checkpoint_every_seconds
         if pending and cadence:
             self.checkpoint()
+
+
+def _upsert(raw: Any, write: _StateWrite, now: dt.datetime) -> AgentState:
+    row = {
+        "id": write.id,
+        "rig": write.rig,
+        "agent": write.agent,
+        "status": write.status,
+        "state": write.state_text,
+        "version": 1,
+        "updated_at": to_db_time(now),
+    }
+    (version,) = raw.execute(_UPSERT_SQL.sql, _UPSERT_SQL.params(row)).fetchone()
+    return AgentState(
+        write.id, write.rig, write.agent, write.status, write.state, int(version), now
+    )
 
 
 def _delete_batch(
