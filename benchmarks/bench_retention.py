@@ -118,6 +118,8 @@ def main() -> None:
         checkpoint_every_writes=0,
         checkpoint_every_seconds=0,
         squash_every_hours=args.squash_every_hours,
+        # on a crowded machine a gc or squash step can hold the lock past the 5 s default
+        busy_timeout_ms=60_000,
     )
     dp.migrate()
     ops, engine = dp.ops, dp.engine("ops")
