@@ -41,17 +41,25 @@ NOTES = """## Where the remaining time goes
   rollback). What is left over raw: a `stat` of the file per read (about 2 us: it
   notices another process's `dolt_gc` replacing the file), id validation, and the
   typed record.
-- Writes: `set_state` is a compare-and-set (read the version, then insert or update)
-  in `BEGIN IMMEDIATE`, raw is one blind upsert; most of a durable write is the
-  engine's `BEGIN IMMEDIATE` + `COMMIT`. `set_many` spends most of its Python time
-  validating each record (JSON tree check, id checks) before the compiled statements run.
+- Writes: a single `set_state` without `expected_version` is one upsert with
+  `RETURNING version`, like raw's blind upsert; the rest of its gap is the engine's
+  write transaction (a pooled SQLAlchemy connection, `BEGIN IMMEDIATE`/`COMMIT`
+  through it, the retry loop): measured in CPU time per one-row write, 436 us
+  through `Engine.write` against 163 us on a kept driver connection. `set_many`
+  checks every record (ids, JSON depth and Unicode) before the compiled statements
+  run; the checks now serialize each document once and scan ids with one regex.
 - `history` reads `dolt_history_<t>` like raw, and when commit dates tie (one-second
   resolution, as in these back-to-back benchmark commits) orders the versions by the
   log, which raw's `ORDER BY commit_date` does not do.
 - Ledger ids carry a time prefix (`planes/ids.py`): purely random ids made bulk loads
   and merges several times slower, since inserts landed all over the prolly tree.
-- The cold CLI read imports SQLAlchemy (about 120 ms on a quiet machine, several
-  times that under load): that import alone is the 120 ms budget.
+- The cold CLI reads (`ops get/list/agents`) run over the driver alone with SQL
+  generated from SQLAlchemy Core (`planes/ops_sql.py`), importing neither
+  SQLAlchemy, Alembic, jsonschema nor rich with `--json`. What is left over a raw
+  read script is click (about 30 ms) and doltplane's own modules (settings,
+  errors, validation, records: 30-40 ms on a quiet machine).
+- Ratios run with the L1 cache off (`cache_max_entries=0`), so both sides do the
+  same work; `bench_cache.py` reports the cache on its own.
 """
 
 
