@@ -81,3 +81,17 @@ def test_squash_waits_until_history_is_deep_enough(short: DataPlane) -> None:
     dp.ops.cleanup(now=dt.datetime.now(dt.UTC))
     assert engine.commit_count() < before
     assert [v.record.state["n"] for v in dp.ops.history("x")] == [9, 2]
+
+
+def test_squash_comes_due_by_date_not_by_position(tmp_path: Path) -> None:
+    # snapshots dated in the past (an import, the accelerated benchmark) sit after the
+    # migration commits made now: the oldest by date decides, not the oldest by position
+    with connect(tmp_path / "dp", checkpoint_every_writes=0, checkpoint_every_seconds=0) as dp:
+        engine = dp.engine("ops")
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(days=4)
+        for hours in range(0, 96, 12):
+            dp.ops.set_state("x", rig="r", agent="a", status="s", state={"h": hours})
+            engine.commit(f"snapshot {hours}", date=start + dt.timedelta(hours=hours))
+        before = engine.commit_count()
+        dp.ops.cleanup(retention_days=2, now=start + dt.timedelta(hours=96))
+        assert engine.commit_count() < before
