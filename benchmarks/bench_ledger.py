@@ -98,7 +98,7 @@ INSERT = "INSERT INTO issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def build_doltplane(path: Path, issues: int, commits: int) -> tuple[Any, str, str]:
-    dp = doltplane.connect(path)
+    dp = doltplane.connect(path, cache_max_entries=0)  # ratios: the same work as raw
     per_commit = max(1, issues // commits)
     tracked = ""
     for c in range(commits):

@@ -37,7 +37,10 @@ STATE = {"task": "gt-42", "notes": "n" * 150, "load": [1, 2, 3]}
 
 
 def fresh(base: Path, name: str) -> doltplane.DataPlane:
-    dp = doltplane.connect(base / name, checkpoint_every_writes=0, checkpoint_every_seconds=0)
+    # the L1 cache off: ratios compare the same work (bench_cache.py measures the cache)
+    dp = doltplane.connect(
+        base / name, checkpoint_every_writes=0, checkpoint_every_seconds=0, cache_max_entries=0
+    )
     dp.migrate()
     return dp
 

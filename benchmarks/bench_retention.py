@@ -106,11 +106,21 @@ def main() -> None:
     parser.add_argument("--beat-every", type=int, default=30, help="simulated seconds")
     parser.add_argument("--snapshot-every", type=int, default=60, help="simulated seconds")
     parser.add_argument("--cleanup-every", type=int, default=3600, help="simulated seconds")
+    parser.add_argument(
+        "--squash-every-hours", type=float, default=None, help="default: the setting (24)"
+    )
     parser.add_argument("--plot", type=Path, default=Path("docs/retention.png"))
     args = parser.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="bench-retention-"))
-    dp = doltplane.connect(base / "dp", checkpoint_every_writes=0, checkpoint_every_seconds=0)
+    dp = doltplane.connect(
+        base / "dp",
+        checkpoint_every_writes=0,
+        checkpoint_every_seconds=0,
+        squash_every_hours=args.squash_every_hours,
+        # on a crowded machine a gc or squash step can hold the lock past the 5 s default
+        busy_timeout_ms=60_000,
+    )
     dp.migrate()
     ops, engine = dp.ops, dp.engine("ops")
     agents = [f"agent-{i:03d}" for i in range(args.agents)]

@@ -9,6 +9,8 @@ from doltplane.store.loader import bootstrap as _bootstrap
 
 _bootstrap()  # doltlite must be loaded before anything imports sqlite3
 
+from typing import TYPE_CHECKING, Any
+
 from doltplane.client import DataPlane, connect
 from doltplane.config import Settings
 from doltplane.errors import (
@@ -19,7 +21,22 @@ from doltplane.errors import (
     NotFound,
     VersionConflict,
 )
-from doltplane.store.base import Commit, MergeResult, MergeStatus
+
+if TYPE_CHECKING:
+    from doltplane.store.base import Commit, MergeResult, MergeStatus
+
+_LAZY = {"Commit", "MergeResult", "MergeStatus"}
+
+
+def __getattr__(name: str) -> Any:
+    # store.base defines the engine Protocol and eight dataclasses (~15 ms to import):
+    # a cold `doltplane ops get` never needs them, so they load on first access
+    if name in _LAZY:
+        from doltplane.store import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module 'doltplane' has no attribute {name!r}")
+
 
 __all__ = [
     "Commit",

@@ -65,6 +65,10 @@ class Settings:
     0: no thinning, every beat is kept until the window ends)."""
     cleanup_interval_seconds: float = 3600.0
     """How often the long-running service runs cleanup."""
+    squash_every_hours: float = 24.0
+    """Cleanup deletes expired rows every run but squashes the history past the window
+    only once its oldest snapshot is this many hours past it (0: every run): a squash
+    replays every snapshot it keeps. Reads never answer past the window either way."""
     cleanup_batch_size: int = 1000
     """Rows deleted per transaction during cleanup."""
     stale_after_seconds: float = 300.0
@@ -77,6 +81,14 @@ class Settings:
     """URL of the shared federation repository."""
     federation_pull_interval_seconds: float = 3600.0
     """Automatic pull interval for the long-running service (0: off)."""
+    cache_ttl_seconds: float = 300.0
+    """How long the in-process read cache keeps a live read (see ``cache_live``)."""
+    cache_live: bool = False
+    """Cache live reads too (``ops.get``/``get_many``, ledger point reads) for
+    ``cache_ttl_seconds``: another process's writes then show up within that time, this
+    client's own at once. Reads at a commit (AS OF) are always cached: they never change."""
+    cache_max_entries: int = 10_000
+    """Reads the in-process cache holds, least recently used dropped first (0: no cache)."""
     query_timeout_seconds: float = 30.0
     """A cross-plane query (``dp.query``, ``doltplane query``) still running after this
     many seconds is stopped with QueryTimeout (0: no limit)."""

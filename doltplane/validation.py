@@ -47,8 +47,12 @@ def _shown(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+"""C0 and C1 control characters (and DEL): one regex scan, not a Python loop per char."""
+
+
 def _has_control(text: str) -> bool:
-    return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
+    return _CONTROL.search(text) is not None
 
 
 def _is_unicode(text: str) -> bool:
@@ -259,6 +263,13 @@ def json_object(value: object, what: str = "state") -> dict[str, Any]:
     Every JSON document doltplane stores passes here: no deeper than ``MAX_JSON_DEPTH``,
     only text keys, no NaN, only valid Unicode.
     """
+    return json_document(value, what)[0]
+
+
+def json_document(value: object, what: str = "state") -> tuple[dict[str, Any], str]:
+    """``json_object``'s document and its JSON text, for a caller that stores the text
+    (so that it is serialized once). Checked with one walk over the containers and one
+    serialization: per-string checks cost more than the write on hot paths."""
     if isinstance(value, str | bytes):
         try:
             value = json.loads(value)
@@ -268,12 +279,34 @@ def json_object(value: object, what: str = "state") -> dict[str, Any]:
             raise _too_deep(what) from None
     if not isinstance(value, Mapping):
         raise InvalidDocument(f"{what} must be a JSON object, got {type(value).__name__}")
-    _check_json_tree(value, what)
+    _check_json_depth(value, what)
     try:
-        # round-trip proves it is storable as JSON (no sets, no NaN surprises, str keys)
-        return dict(json.loads(json.dumps(value, allow_nan=False)))
+        text = _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
         raise InvalidDocument(f"{what} is not JSON-serializable: {exc}") from None
+    if not _is_unicode(text):
+        _check_json_tree(value, what)  # names the text at fault
+    # parsed back: the caller gets what was stored (tuples as lists, keys as text)
+    return dict(json.loads(text)), text
+
+
+_ENCODER = json.JSONEncoder(allow_nan=False, ensure_ascii=False)
+"""Made once: ``json.dumps`` with any option builds a new encoder per call."""
+
+
+def _check_json_depth(root: Mapping[Any, Any], what: str) -> None:
+    """No container deeper than ``MAX_JSON_DEPTH``, walked without recursion (a hostile
+    document may be deeper than Python's stack)."""
+    pending: list[tuple[Any, int]] = [(root, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise _too_deep(what)
+        children = node.values() if isinstance(node, Mapping) else node
+        # only dicts, lists and tuples serialize: any other container fails in json.dumps
+        pending.extend(
+            (child, depth + 1) for child in children if isinstance(child, dict | list | tuple)
+        )
 
 
 def _too_deep(what: str) -> InvalidDocument:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from doltplane.cli.common import echo_json, emit, get_dp, json_option
+from doltplane.cli.common import CliState, echo_json, emit, get_dp, json_option
+
+if TYPE_CHECKING:
+    from doltplane.planes.ops_fastread import FastOpsReader
 
 STATE_COLUMNS = ["id", "rig", "agent", "status", "version", "updated_at", "state"]
 
@@ -46,12 +49,32 @@ def set_state(
     emit(record, as_json)
 
 
+def _fast_reader() -> FastOpsReader | None:
+    """A driver-only reader of the live state (no SQLAlchemy import), closed with the
+    command; None when the full client must answer (see ``FastOpsReader.open``)."""
+    ctx = click.get_current_context()
+    state = ctx.find_object(CliState)
+    if state is None:
+        return None
+    from doltplane.client import require_data_dir
+    from doltplane.config import Settings
+    from doltplane.planes.ops_fastread import FastOpsReader
+
+    settings = Settings.load(state.overrides)
+    require_data_dir(settings)
+    reader = FastOpsReader.open(settings)
+    if reader is not None:
+        ctx.call_on_close(reader.close)
+    return reader
+
+
 @ops.command()
 @click.argument("id")
 @json_option
 def get(id: str, as_json: bool) -> None:
     """Show one record."""
-    emit(get_dp().ops.get(id), as_json)
+    reader = _fast_reader()
+    emit(reader.get(id) if reader else get_dp().ops.get(id), as_json)
 
 
 def _filters(func: Any) -> Any:
@@ -80,7 +103,8 @@ def list_states(
     as_json: bool,
 ) -> None:
     """List records, most recently updated first."""
-    rows = get_dp().ops.list(rig=rig, agent=agent, status=status, updated_since=since, limit=limit)
+    reader = _fast_reader() or get_dp().ops
+    rows = reader.list(rig=rig, agent=agent, status=status, updated_since=since, limit=limit)
     emit(rows, as_json, columns=STATE_COLUMNS)
 
 
@@ -99,7 +123,7 @@ def heartbeat(agent: str, status: str, cycle: int | None, as_json: bool) -> None
 @json_option
 def agents(stale_after: float | None, as_json: bool) -> None:
     """Each agent's last heartbeat, stale ones flagged."""
-    rows = get_dp().ops.agents(stale_after=stale_after)
+    rows = (_fast_reader() or get_dp().ops).agents(stale_after=stale_after)
     emit(rows, as_json, columns=["agent", "last_seen", "age_seconds", "stale", "cycle_number"])
 
 

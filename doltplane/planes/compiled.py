@@ -2,7 +2,9 @@
 
 SQLAlchemy Core stays the one place plane SQL is written; the hottest reads reuse
 its compiled text and parameter order instead of building and executing a
-``select()`` per call (most of a point read's time before this).
+``select()`` per call (most of a point read's time before this). SQLAlchemy is
+imported only to compile: a ``Compiled`` loaded from a generated module
+(``ops_sql.py``) runs without it.
 """
 
 from __future__ import annotations
@@ -10,12 +12,18 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.engine.interfaces import Dialect
 
-_DIALECT = sqlite.dialect(paramstyle="qmark")
+
+@functools.cache
+def _dialect() -> Dialect:
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.dialect(paramstyle="qmark")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,9 +33,11 @@ class Compiled:
     sql: str
     order: tuple[str, ...]
     columns: tuple[str, ...]
+    defaults: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """Values of the parameters the statement fixed itself (e.g. ``OFFSET 0``)."""
 
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(values[name] for name in self.order)
+        return tuple(values[name] if name in values else self.defaults[name] for name in self.order)
 
     def mappings(self, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row, strict=True)) for row in rows]
@@ -39,12 +49,16 @@ def compile_statement(statement: sa.Select[Any], **expanded: Sequence[Any]) -> C
     if expanded:
         statement = statement.params(**expanded)
     compiled = statement.compile(
-        dialect=_DIALECT, compile_kwargs={"render_postcompile": bool(expanded)}
+        dialect=_dialect(), compile_kwargs={"render_postcompile": bool(expanded)}
     )
+    order = tuple(compiled.positiontup or ())
+    # expanded IN parameters (``ids_1``...) have no bind of their own: the caller gives them
+    fixed = {name: getattr(compiled.binds.get(name), "value", None) for name in order}
     return Compiled(
         str(compiled),
-        tuple(compiled.positiontup or ()),
+        order,
         tuple(column.name for column in statement.selected_columns),
+        {name: value for name, value in fixed.items() if value is not None},
     )
 
 
@@ -75,12 +89,19 @@ class CompiledWrite:
         )
 
 
-def compile_write(statement: sa.Insert | sa.Update, *keys: str) -> CompiledWrite:
-    """``statement`` compiled for doltlite; ``keys`` name the insert's columns."""
-    compiled = statement.compile(dialect=_DIALECT, column_keys=list(keys) or None)
+def compile_write(
+    statement: sa.Insert | sa.Update, *keys: str, stored: tuple[str, ...] = ()
+) -> CompiledWrite:
+    """``statement`` compiled for doltlite; ``keys`` name the insert's columns; the
+    parameters named in ``stored`` come already in stored form (JSON text, say)."""
+    dialect = _dialect()
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys) or None)
     order = tuple(compiled.positiontup or ())
     processors = tuple(
-        compiled.binds[name].type.dialect_impl(_DIALECT).bind_processor(_DIALECT) for name in order
+        None
+        if name in stored
+        else compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        for name in order
     )
     return CompiledWrite(str(compiled), order, processors)
 

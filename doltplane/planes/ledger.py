@@ -25,6 +25,7 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 
+from doltplane.cache import from_settings
 from doltplane.config import Settings
 from doltplane.errors import InvalidInput, NotFound
 from doltplane.planes import jsonl
@@ -99,6 +100,8 @@ class Ledger(LedgerReader, LedgerWriter):
         self.settings = settings
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
+        self.cache = from_settings(settings)
+        """The L1 cache of reads at a commit (AS OF views); see doltplane/cache.py."""
         LedgerReader.__init__(self, engine, None)
         LedgerWriter.__init__(
             self,
@@ -268,7 +271,7 @@ class Ledger(LedgerReader, LedgerWriter):
             commit = self._engine.resolve_time(moment, branch=branch)
         else:
             commit = self._engine.resolve_revision(moment)
-        return LedgerView(self._engine, commit)
+        return LedgerView(self._engine, commit, self.cache)
 
     def history(
         self, id: str, *, kind: str = "issue", revision: str | None = None

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from doltplane.cache import ReadCache
 from doltplane.errors import NotFound
 from doltplane.planes.compiled import compile_statement
 from doltplane.planes.ops_records import from_db_time, to_db_time
@@ -265,10 +266,14 @@ _GET_ISSUE = compile_statement(sa.select(issues).where(issues.c.id == sa.bindpar
 class LedgerReader:
     """Queries over the ledger tables at one point: live main, a branch head, or a commit."""
 
-    def __init__(self, engine: Engine, revision: str | None) -> None:
+    def __init__(
+        self, engine: Engine, revision: str | None, cache: ReadCache | None = None
+    ) -> None:
         self._engine = engine
         self.revision = revision
         """The revision this reader sees (None: the live state of main)."""
+        # only reads at a resolved commit (a view) are cached: they never change
+        self._cache = cache if cache is not None and cache.enabled and revision else None
 
     def _read_revision(self) -> str | None:
         return self.revision
@@ -284,7 +289,15 @@ class LedgerReader:
     def get_issue(self, id: str) -> Issue:
         """One issue; NotFound when there is none."""
         check_id(id)
-        rows = self._engine.fetch_rows(_GET_ISSUE.sql, (id,), self._read_revision())
+        revision = self._read_revision()
+        if self._cache is None:
+            rows = self._engine.fetch_rows(_GET_ISSUE.sql, (id,), revision)
+        else:
+            rows = self._cache.rows(
+                (_GET_ISSUE.sql, id),
+                revision,
+                lambda: self._engine.fetch_rows(_GET_ISSUE.sql, (id,), revision),
+            )
         if not rows:
             raise NotFound("issue", id, hint=f"no such issue{self._where()}")
         return Issue.from_row(_GET_ISSUE.mappings(rows[:1])[0])

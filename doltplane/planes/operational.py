@@ -20,9 +20,17 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from doltplane.cache import from_settings
 from doltplane.config import Settings
-from doltplane.errors import DatabaseBusy, InvalidInput, NotFound, VersionConflict
+from doltplane.errors import (
+    DatabaseBusy,
+    InvalidInput,
+    InvalidRevision,
+    NotFound,
+    VersionConflict,
+)
 from doltplane.planes.compiled import compile_in, compile_write, padded
 from doltplane.planes.ops_records import (
     AgentState,
@@ -48,6 +56,7 @@ from doltplane.validation import (
     check_record,
     check_text,
     check_word,
+    json_document,
     json_object,
     parse_when,
 )
@@ -59,14 +68,30 @@ _VERSIONS = sa.select(operational_state.c.id, operational_state.c.version).where
     operational_state.c.id.in_(sa.bindparam("ids", expanding=True))
 )
 _INSERT = operational_state.insert()
+_UPSERT_STATEMENT = sqlite_dialect.insert(operational_state)
+# one statement for the commonest write (one record, no expected version): insert, or bump
+# the version of the row that is there, and say which version it wrote
+_UPSERT = _UPSERT_STATEMENT.on_conflict_do_update(
+    index_elements=[operational_state.c.id],
+    set_={
+        **{
+            c.name: _UPSERT_STATEMENT.excluded[c.name]
+            for c in operational_state.c
+            if c.name not in ("id", "version")
+        },
+        "version": operational_state.c.version + sa.literal_column("1", sa.Integer),
+    },
+).returning(operational_state.c.version)
 _UPDATE = (
     operational_state.update()
     .where(operational_state.c.id == sa.bindparam("key"))
     .values({c.name: sa.bindparam(c.name) for c in operational_state.c if c.name != "id"})
 )
 
-_INSERT_SQL = compile_write(_INSERT, *(c.name for c in operational_state.c))
-_UPDATE_SQL = compile_write(_UPDATE)
+# the state arrives as the JSON text its validation produced: serialized once per write
+_INSERT_SQL = compile_write(_INSERT, *(c.name for c in operational_state.c), stored=("state",))
+_UPDATE_SQL = compile_write(_UPDATE, stored=("state",))
+_UPSERT_SQL = compile_write(_UPSERT, *(c.name for c in operational_state.c), stored=("state",))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +116,7 @@ class _StateWrite:
     status: str
     state: dict[str, Any]
     expected_version: int | None
+    state_text: str
 
     @classmethod
     def checked(
@@ -104,13 +130,15 @@ class _StateWrite:
         expected_version: object = None,
     ) -> _StateWrite:
         status_text = check_word(status, "status")
+        document, text = json_document(state)
         return cls(
             id=check_id(id),
             rig=check_id(rig, "rig"),
             agent=check_id(agent, "agent"),
             status=status_text,
-            state=json_object(state),
+            state=document,
             expected_version=check_optional_int(expected_version, "expected_version"),
+            state_text=text,
         )
 
 
@@ -125,7 +153,9 @@ class Operational(StateReader):
     """``dp.ops``: writes, reads, snapshots, forensics and retention of live agent state."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
-        super().__init__(engine, None, stale_after=settings.stale_after_seconds)
+        self.cache = from_settings(settings)
+        """The L1 read cache (``cache.stats()`` for metrics); see doltplane/cache.py."""
+        super().__init__(engine, None, stale_after=settings.stale_after_seconds, cache=self.cache)
         self.settings = settings
         self._lock = threading.Lock()
         self._writes_since_checkpoint = 0
@@ -170,6 +200,8 @@ class Operational(StateReader):
             # statements compiled once, run on the transaction's own driver connection
             raw = conn.connection.dbapi_connection
             assert raw is not None
+            if len(writes) == 1 and writes[0].expected_version is None:
+                return [_upsert(raw, writes[0], now)]
             ids = padded([w.id for w in writes])
             versions = compile_in(_VERSIONS, "ids", len(ids))
             current: dict[str, int] = dict(raw.execute(versions.sql, ids).fetchall())
@@ -188,11 +220,11 @@ class Operational(StateReader):
                     "rig": r.rig,
                     "agent": r.agent,
                     "status": r.status,
-                    "state": r.state,
+                    "state": w.state_text,
                     "version": r.version,
                     "updated_at": stamp,
                 }
-                for r in results
+                for r, w in zip(results, writes, strict=True)
             ]
             inserts = [r for r in rows if r["id"] not in current]
             updates = [{**r, "key": r["id"]} for r in rows if r["id"] in current]
@@ -202,7 +234,10 @@ class Operational(StateReader):
                 raw.executemany(_UPDATE_SQL.sql, [_UPDATE_SQL.params(r) for r in updates])
             return results
 
-        results = self._engine.write(run)
+        try:
+            results = self._engine.write(run)
+        finally:
+            self.cache.wrote()  # even a failed commit may have landed: drop live entries
         self._wrote(len(writes))
         return results
 
@@ -280,23 +315,48 @@ class Operational(StateReader):
         return growth >= max(growth_mb * 1_000_000, self.settings.gc_growth_factor * base)
 
     def as_of(self, when: dt.datetime | str) -> OpsView:
-        """The plane at a past moment: a datetime, ISO timestamp, commit, ``HEAD~n`` or branch."""
+        """The plane at a past moment: a datetime, ISO timestamp, commit, ``HEAD~n`` or branch.
+
+        Only moments inside the retention window answer (InvalidRevision otherwise), however
+        long ago cleanup last squashed: see ``squash_every_hours``."""
         moment = parse_when(when)
         if isinstance(moment, dt.datetime):
             commit = self._engine.resolve_time(moment)
             at = moment
+            self._check_window(moment, str(when))
         else:
             commit = self._engine.resolve_revision(moment)
             made = self._engine.log(commit, limit=1)[0]
             at = made.time or made.date
-        return OpsView(self._engine, commit, stale_after=self.stale_after, moment=at)
+            # a commit older than the window answers only as the state the window opened on
+            start = self._window_start()
+            if at < start and self._engine.resolve_time(start) != commit:
+                self._check_window(at, str(when))
+        return OpsView(
+            self._engine, commit, stale_after=self.stale_after, moment=at, cache=self.cache
+        )
+
+    def _window_start(self) -> dt.datetime:
+        try:
+            return dt.datetime.now(dt.UTC) - dt.timedelta(days=self.settings.retention_days)
+        except OverflowError:
+            return dt.datetime.min.replace(tzinfo=dt.UTC)
+
+    def _check_window(self, moment: dt.datetime, asked: str) -> None:
+        start = self._window_start()
+        if moment < start:
+            raise InvalidRevision(
+                asked,
+                f"older than the retention window ({self.settings.retention_days:g} days); "
+                f"the oldest time answerable is {start.isoformat(timespec='seconds')}",
+                hint="use a later time",
+            )
 
     def history(self, id: str) -> list[StateVersion]:
-        """Every snapshot of one record, newest first; NotFound if no snapshot holds it."""
+        """Every snapshot of one record inside the retention window, newest first (the
+        version the window opened on included); NotFound if no snapshot holds it."""
         check_id(id)
         versions = self._engine.row_history("operational_state", {"id": id})
-        if not versions:
-            raise NotFound("operational state history", id, hint="it may not be checkpointed yet")
         # dolt_history lists the row at every commit; keep the commit where each version appeared
         distinct: list[StateVersion] = []
         for v in versions:
@@ -305,6 +365,14 @@ class Operational(StateReader):
                 distinct[-1] = StateVersion(v.commit, v.date, record)
             else:
                 distinct.append(StateVersion(v.commit, v.date, record))
+        # versions replaced before the window opened are history cleanup has yet to squash
+        start = self._window_start()
+        for n, version in enumerate(distinct):
+            if version.committed_at < start:
+                distinct = distinct[: n + 1]
+                break
+        if not distinct:
+            raise NotFound("operational state history", id, hint="it may not be checkpointed yet")
         return distinct
 
     # --- retention -------------------------------------------------------
@@ -382,10 +450,12 @@ class Operational(StateReader):
                 report("delete", done, total)
                 if deleted < size:
                     break
+        self.cache.wrote()
         thinned = self._thin(cutoff, thin_end, size, report)
         self.checkpoint(f"ops cleanup: deleted rows older than {cutoff:%Y-%m-%d %H:%M:%S}")
         report("squash", 0, 1)
-        engine.squash_before(cutoff)
+        if self._squash_due(cutoff):
+            engine.squash_before(cutoff)
         report("squash", 1, 1)
         report("gc", 0, 1)
         engine.gc()
@@ -401,6 +471,23 @@ class Operational(StateReader):
             engine.size_bytes(),
             thinned,
         )
+
+    def _squash_due(self, cutoff: dt.datetime) -> bool:
+        """Whether history past the window is ``squash_every_hours`` deep: a squash replays
+        every snapshot it keeps (a week of minute snapshots: minutes of work), so doing it
+        hourly cost 24x a daily one. Reads refuse what is past the window either way."""
+        slack = self.settings.squash_every_hours
+        # the root, then (after a first squash) the squash commit: the snapshots after
+        # them are what a squash would fold. Dates, not positions: commits made with an
+        # explicit date (imports, the accelerated benchmark) need not be in date order
+        dates = [c.date for c in self._engine.first_parent_line()[:-1] if not c.squashed]
+        if len(dates) < 2:
+            return False
+        try:
+            due = cutoff - dt.timedelta(hours=slack)
+        except OverflowError:
+            return False
+        return min(dates) < due  # the date squash_before folds by
 
     def _thin(
         self, cutoff: dt.datetime, thin_end: dt.datetime | None, size: int, report: Progress
@@ -424,6 +511,22 @@ class Operational(StateReader):
         cadence = self.settings.checkpoint_every_writes or self.settings.checkpoint_every_seconds
         if pending and cadence:
             self.checkpoint()
+
+
+def _upsert(raw: Any, write: _StateWrite, now: dt.datetime) -> AgentState:
+    row = {
+        "id": write.id,
+        "rig": write.rig,
+        "agent": write.agent,
+        "status": write.status,
+        "state": write.state_text,
+        "version": 1,
+        "updated_at": to_db_time(now),
+    }
+    (version,) = raw.execute(_UPSERT_SQL.sql, _UPSERT_SQL.params(row)).fetchone()
+    return AgentState(
+        write.id, write.rig, write.agent, write.status, write.state, int(version), now
+    )
 
 
 def _delete_batch(

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import builtins
-import dataclasses
 import datetime as dt
-import json
-import secrets
-from collections.abc import Iterable, Mapping
+import itertools
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
 import sqlalchemy as sa
 
+from doltplane.cache import ReadCache
 from doltplane.errors import NotFound
-from doltplane.planes.compiled import compile_in, compile_statement, padded
+from doltplane.planes.compiled import compile_in, padded
+from doltplane.planes.ops_queries import LIST_FILTERS, compiled_read, list_key, list_query
+from doltplane.planes.ops_types import (
+    AgentHealth,
+    AgentState,
+    Heartbeat,
+    StateVersion,
+    from_db_time,
+    health,
+    heartbeat_id,
+    to_db_time,
+)
 from doltplane.store.base import Engine
 from doltplane.validation import (
     check_id,
@@ -22,9 +32,22 @@ from doltplane.validation import (
     check_limit,
     check_number,
     check_optional_datetime,
-    check_optional_id,
-    utc,
 )
+
+__all__ = [
+    "HEARTBEAT_TABLE",
+    "AgentHealth",
+    "AgentState",
+    "Heartbeat",
+    "StateReader",
+    "StateVersion",
+    "from_db_time",
+    "heartbeat_id",
+    "heartbeats",
+    "metadata",
+    "operational_state",
+    "to_db_time",
+]
 
 metadata = sa.MetaData()
 
@@ -58,94 +81,52 @@ _BY_ID = sa.select(operational_state).where(operational_state.c.id == sa.bindpar
 _BY_IDS = sa.select(operational_state).where(
     operational_state.c.id.in_(sa.bindparam("ids", expanding=True))
 )
-_GET = compile_statement(_BY_ID)
 
 
-def to_db_time(moment: dt.datetime) -> dt.datetime:
-    """Stored times are naive UTC (portable across SQLite and MySQL DATETIME)."""
-    return utc(moment).replace(tzinfo=None)
+def list_statement(
+    *, rig: bool, agent: bool, status: bool, since: bool, limit: bool
+) -> sa.Select[Any]:
+    """``list()`` with the filters named true, each a bind parameter of its column's name
+    (``since``, ``limit`` for the others)."""
+    table = operational_state
+    query = sa.select(table).order_by(table.c.updated_at.desc(), table.c.id)
+    for column, wanted in (("rig", rig), ("agent", agent), ("status", status)):
+        if wanted:
+            query = query.where(table.c[column] == sa.bindparam(column))
+    if since:
+        query = query.where(table.c.updated_at >= sa.bindparam("since"))
+    if limit:
+        query = query.limit(sa.bindparam("limit"))
+    return query
 
 
-def from_db_time(value: Any) -> dt.datetime:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return utc(value)
-
-
-def heartbeat_id(moment: dt.datetime) -> str:
-    """A key that sorts by time: 14 hex digits of microseconds since 1970, 10 random.
-
-    Each beat's insert then lands at the end of the table's tree instead of
-    on a random leaf (random uuid4 keys dirtied a leaf per row)."""
-    micros = int(utc(moment).timestamp() * 1_000_000)
-    return f"{max(micros, 0):014x}{secrets.token_hex(5)}"
-
-
-def _json(value: Any) -> dict[str, Any]:
-    return dict(json.loads(value)) if isinstance(value, str | bytes) else dict(value or {})
-
-
-@dataclasses.dataclass(frozen=True)
-class AgentState:
-    """One row of ``operational_state``."""
-
-    id: str
-    rig: str
-    agent: str
-    status: str
-    state: dict[str, Any]
-    version: int
-    updated_at: dt.datetime
-
-    @classmethod
-    def from_row(cls, row: Mapping[Any, Any]) -> AgentState:
-        return cls(
-            id=row["id"],
-            rig=row["rig"],
-            agent=row["agent"],
-            status=row["status"],
-            state=_json(row["state"]),
-            version=int(row["version"]),
-            updated_at=from_db_time(row["updated_at"]),
+def agents_statement(log: sa.Table | sa.Subquery) -> sa.Select[Any]:
+    """Each agent's newest beat in ``log``."""
+    latest = (
+        sa.select(log.c.agent, sa.func.max(log.c.timestamp).label("last"))
+        .group_by(log.c.agent)
+        .subquery()
+    )
+    return (
+        sa.select(log)
+        .join(
+            latest,
+            sa.and_(log.c.agent == latest.c.agent, log.c.timestamp == latest.c["last"]),
         )
+        .order_by(log.c.agent)
+    )
 
 
-@dataclasses.dataclass(frozen=True)
-class StateVersion:
-    """An ``operational_state`` row as one snapshot commit recorded it."""
-
-    commit: str
-    committed_at: dt.datetime
-    record: AgentState
-
-
-@dataclasses.dataclass(frozen=True)
-class Heartbeat:
-    agent: str
-    timestamp: dt.datetime
-    status: dict[str, Any]
-    cycle_number: int | None
-
-    @classmethod
-    def from_row(cls, row: Mapping[Any, Any]) -> Heartbeat:
-        return cls(
-            agent=row["agent"],
-            timestamp=from_db_time(row["timestamp"]),
-            status=_json(row["status"]),
-            cycle_number=row["cycle_number"],
-        )
-
-
-@dataclasses.dataclass(frozen=True)
-class AgentHealth:
-    """An agent's last heartbeat, and whether it is older than the stale threshold."""
-
-    agent: str
-    last_seen: dt.datetime
-    age_seconds: float
-    stale: bool
-    cycle_number: int | None
-    status: dict[str, Any]
+def fast_statements() -> dict[str, sa.Select[Any]]:
+    """The reads the cold CLI runs without SQLAlchemy, by their key in ``ops_sql.py``."""
+    statements: dict[str, sa.Select[Any]] = {
+        "get": _BY_ID,
+        "agents": agents_statement(heartbeats),
+    }
+    for flags in itertools.product((False, True), repeat=len(LIST_FILTERS)):
+        chosen = dict(zip(LIST_FILTERS, flags, strict=True))
+        statements[list_key(chosen)] = list_statement(**chosen)
+    return statements
 
 
 class StateReader:
@@ -158,8 +139,12 @@ class StateReader:
         *,
         stale_after: float,
         moment: dt.datetime | None = None,
+        cache: ReadCache | None = None,
     ) -> None:
         self._engine = engine
+        # live reads go through the cache only when the settings turn live caching on
+        usable = cache is not None and cache.enabled and (revision is not None or cache.live)
+        self._cache = cache if usable else None
         self.revision = revision
         """The commit this reader sees, or None for the live state."""
         self.moment = moment
@@ -167,6 +152,15 @@ class StateReader:
         a past view answers them from the live log, by their own timestamps."""
         self.stale_after = stale_after
         """Default seconds without a heartbeat before an agent counts as stale."""
+
+    def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Rows of a compiled read at this reader's revision, through the L1 cache if any."""
+        revision, engine = self.revision, self._engine
+        if self._cache is None:
+            return engine.fetch_rows(sql, params, revision)
+        return self._cache.rows(
+            (sql, tuple(params)), revision, lambda: engine.fetch_rows(sql, params, revision)
+        )
 
     def _read(self) -> AbstractContextManager[sa.Connection]:
         return self._engine.read(self.revision)
@@ -184,8 +178,9 @@ class StateReader:
     def get(self, id: str) -> AgentState:
         """One record; NotFound when there is none."""
         check_id(id)
-        rows = self._engine.fetch_rows(_GET.sql, (id,), self.revision)
-        row = _GET.mappings(rows[:1])[0] if rows else None
+        statement = compiled_read("get")
+        rows = self._fetch(statement.sql, (id,))
+        row = statement.mappings(rows[:1])[0] if rows else None
         if row is None:
             where = f" at {self.revision}" if self.revision else ""
             raise NotFound("operational state", id, hint=f"no such id{where}")
@@ -198,7 +193,7 @@ class StateReader:
             return {}
         params = padded(wanted)
         statement = compile_in(_BY_IDS, "ids", len(params))
-        rows = statement.mappings(self._engine.fetch_rows(statement.sql, params, self.revision))
+        rows = statement.mappings(self._fetch(statement.sql, params))
         return {row["id"]: AgentState.from_row(row) for row in rows}
 
     def list(
@@ -211,24 +206,12 @@ class StateReader:
         limit: int | None = None,
     ) -> list[AgentState]:
         """Records matching every filter given, most recently updated first."""
-        filters = {
-            "rig": check_optional_id(rig, "rig"),
-            "agent": check_optional_id(agent, "agent"),
-            "status": check_optional_id(status, "status"),
-        }
-        updated_since = check_optional_datetime(updated_since, "updated_since")
-        check_limit(limit)
-        table = operational_state
-        query = sa.select(table).order_by(table.c.updated_at.desc(), table.c.id)
-        for column, value in filters.items():
-            if value is not None:
-                query = query.where(table.c[column] == value)
-        if updated_since is not None:
-            query = query.where(table.c.updated_at >= to_db_time(updated_since))
-        if limit is not None:
-            query = query.limit(limit)
-        with self._read() as conn:
-            return [AgentState.from_row(r) for r in conn.execute(query).mappings().all()]
+        key, params = list_query(
+            rig=rig, agent=agent, status=status, updated_since=updated_since, limit=limit
+        )
+        statement = compiled_read(key)
+        rows = self._fetch(statement.sql, statement.params(params))
+        return [AgentState.from_row(row) for row in statement.mappings(rows)]
 
     def heartbeats(self, agent: str, *, limit: int = 100) -> builtins.list[Heartbeat]:
         """An agent's heartbeats, newest first (in a past view: those made by its moment)."""
@@ -253,26 +236,7 @@ class StateReader:
             self.stale_after if stale_after is None else stale_after, "stale_after"
         )
         now = check_optional_datetime(now, "now") or self.moment or dt.datetime.now(dt.UTC)
-        log = self._beats()
-        latest = (
-            sa.select(log.c.agent, sa.func.max(log.c.timestamp).label("last"))
-            .group_by(log.c.agent)
-            .subquery()
-        )
-        query = (
-            sa.select(log)
-            .join(
-                latest,
-                sa.and_(log.c.agent == latest.c.agent, log.c.timestamp == latest.c["last"]),
-            )
-            .order_by(log.c.agent)
-        )
+        query = agents_statement(self._beats())
         with self._engine.read() as conn:
             beats = [Heartbeat.from_row(r) for r in conn.execute(query).mappings().all()]
-        result: dict[str, AgentHealth] = {}
-        for beat in beats:
-            age = (now - beat.timestamp).total_seconds()
-            result[beat.agent] = AgentHealth(
-                beat.agent, beat.timestamp, age, age > threshold, beat.cycle_number, beat.status
-            )
-        return list(result.values())
+        return health(beats, threshold, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 
@@ -30,6 +31,7 @@ def churn(dp: DataPlane, prefix: str, rounds: int) -> None:
 
 @pytest.mark.embedded_only("asserts the .db file shrinks after gc")
 def test_cleanup_deletes_expired_rows_and_shrinks_history(dp: DataPlane) -> None:
+    dp.ops.settings = dataclasses.replace(dp.ops.settings, squash_every_hours=0)
     churn(dp, "old", 20)
     time.sleep(2.2)
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1.1)

@@ -3,6 +3,7 @@ still answerable after cleanup, and hashes seen before cleanup still naming thei
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -56,8 +57,11 @@ def test_two_snapshots_in_one_second_are_told_apart(dp: DataPlane, data_dir: Pat
 
 
 def test_cleanup_keeps_hashes_and_names_the_oldest_answerable_time(
-    dp: DataPlane, data_dir: Path, manual: None
+    dp: DataPlane, data_dir: Path, manual: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # squash at every cleanup (the CLI reads its settings from the environment)
+    dp.ops.settings = dataclasses.replace(dp.ops.settings, squash_every_hours=0)
+    monkeypatch.setenv("DOLTPLANE_SQUASH_EVERY_HOURS", "0")
     snapshot(dp, "old", 2)
     before_cutoff = dt.datetime.now(dt.UTC)  # inside the history cleanup will squash
     snapshot(dp, "old", 2)

@@ -6,6 +6,7 @@ A kill during a squash or a conflicts preview used to leave ``doltplane-squash-*
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import multiprocessing
 import os
@@ -127,6 +128,7 @@ def test_a_squash_killed_midway_is_cleaned_up_by_the_next_cleanup(
     assert len(left) == 1 and left[0].startswith(SQUASH_PREFIX)  # what a kill leaves
     assert engine.resolve_revision("main") == head  # and main untouched
     # this process's engine was open all along: cleanup finds the leftover itself
+    dp.ops.settings = dataclasses.replace(dp.ops.settings, squash_every_hours=0)
     result = dp.ops.cleanup(retention_days=0, now=cutoff)
     assert _scratch(engine) == []
     assert result.state_rows_deleted == 6
