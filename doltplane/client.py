@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from doltplane.admin import PlaneStatus
     from doltplane.federation import Federation
     from doltplane.migrations.runner import MigrationStatus, Revision
+    from doltplane.packs.service import Packs
+    from doltplane.packs.table import PackTable
     from doltplane.planes.ledger import AgentSession, Ledger
     from doltplane.planes.operational import Operational
     from doltplane.store.base import Engine
@@ -120,6 +122,17 @@ class DataPlane:
         from doltplane.federation import Federation
 
         return Federation(self.settings)
+
+    @functools.cached_property
+    def packs(self) -> Packs:
+        """Schema packs: install, status, seed, views and retention (see docs/packs.md)."""
+        from doltplane.packs.service import Packs
+
+        return Packs(self)
+
+    def table(self, name: str) -> PackTable:
+        """Generic access to one table of an installed pack."""
+        return self.packs.table(name)
 
     def agent(self, name: str) -> AgentSession:
         """A session whose ledger writes go to the agent's own branch."""

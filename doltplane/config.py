@@ -80,6 +80,16 @@ class Settings:
     query_timeout_seconds: float = 30.0
     """A cross-plane query (``dp.query``, ``doltplane query``) still running after this
     many seconds is stopped with QueryTimeout (0: no limit)."""
+    ledger_prune_interval_seconds: float = 3600.0
+    """How often the service prunes merged and empty ledger agent branches (0: off)."""
+    backup_interval_seconds: float = 3600.0
+    """How often the service pushes to every backup remote, when one is added (0: off)."""
+    alerts_interval_seconds: float = 60.0
+    """How often the service evaluates the alert rules in ``alerts.yaml`` (0: off)."""
+    metrics_sample_seconds: float = 15.0
+    """How often the service samples the stores and times probe reads for metrics (0: off)."""
+    metrics_port: int | None = None
+    """Serve Prometheus metrics on 127.0.0.1 at this port (unset: no metrics endpoint)."""
     server_autostart: bool = False
     """``connect()`` without a url starts (and supervises) a local dolt sql-server for
     data_dir, as ``doltplane server start`` does, and connects to it."""
@@ -132,6 +142,9 @@ class Settings:
     pool_idle_seconds: int = 600
     """An idle connection older than this is discarded at checkout (keep it below the
     server's wait_timeout)."""
+    ui_port: int = 8470
+    """The port ``doltplane ui`` serves its read-only page on (on 127.0.0.1 unless
+    ``--host`` is given; 0: any free port)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.data_dir, str | os.PathLike) and not isinstance(self.data_dir, Path):

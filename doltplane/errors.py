@@ -10,7 +10,13 @@ The tree (the CLI exit code of each class in brackets)::
     │   ├── InvalidBranchName               a branch name Dolt or git would refuse
     │   ├── UnsafePath                      a path that escapes its folder
     │   ├── CatalogInvalid                  federation files that fail validation
-    │   └── QueryTimeout                    a read-only query ran past query_timeout_seconds
+    │   ├── RulesInvalid                    an alert rules file, as ``path:line: message``
+    │   ├── QueryTimeout                    a read-only query ran past query_timeout_seconds
+    │   └── ConstraintViolation             a pack table write broke a rule; nothing was written
+    │       ├── UniqueViolation                 a unique key already holds the value
+    │       ├── CheckViolation                  a CHECK constraint refused the row
+    │       ├── ForeignKeyViolation             a referenced row does not exist
+    │       └── IllegalTransition               a status change the pack's state machine forbids
     ├── NotFound (LookupError)         [4]  unknown id, name, branch or file
     ├── VersionConflict                [5]  optimistic concurrency: expected version is stale
     ├── MergeConflict                  [6]  an operation needs a clean merge and has conflicts
@@ -28,8 +34,11 @@ The tree (the CLI exit code of each class in brackets)::
     │   └── UnsupportedOperation            the engine lacks the capability asked for
     ├── ConfigError                    [8]  a setting or doltplane.toml is wrong
     │   └── InvalidServerUrl                a server URL that cannot be parsed or has another scheme
+    ├── ServiceRunning                 [14] another `doltplane serve` holds this data directory
+    ├── JobFailed                      [1]  a service job ended with an outcome that needs a person
     ├── MigrationError                 [9]  schema migrations failed or are inconsistent
     ├── VerifyMismatch                 [12] a comparison found differences (verify --compare)
+    ├── DoctorFoundProblems            [13] `doltplane doctor` found something wrong
     ├── FederationError                [10] the federation repository or git failed
     │   ├── GitUnavailable                  no git, or too old
     │   ├── GitCommandError                 a git command failed (carries its stderr)
@@ -111,6 +120,12 @@ class CatalogInvalid(InvalidInput):
         super().__init__(f"{first}{more}")
 
 
+class RulesInvalid(InvalidDocument):
+    """An alert rules file that cannot be used, as ``path:line: message``."""
+
+    hint = "fix the file, then `doltplane alerts check FILE` validates it"
+
+
 class QueryTimeout(InvalidInput):
     """A cross-plane query was stopped at its time limit; it changed nothing."""
 
@@ -121,6 +136,40 @@ class QueryTimeout(InvalidInput):
         )
         self.limit = limit
         self.elapsed = elapsed
+
+
+class ConstraintViolation(InvalidInput):
+    """A write to a pack table broke one of its rules; the transaction wrote nothing."""
+
+    def __init__(self, table: str, detail: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{table}: {detail}", hint=hint)
+        self.table = table
+        self.detail = detail
+
+
+class UniqueViolation(ConstraintViolation):
+    pass
+
+
+class CheckViolation(ConstraintViolation):
+    pass
+
+
+class ForeignKeyViolation(ConstraintViolation):
+    pass
+
+
+class IllegalTransition(ConstraintViolation):
+    def __init__(self, table: str, column: str, old: str | None, new: str) -> None:
+        before = "a new row" if old is None else repr(old)
+        super().__init__(
+            table,
+            f"{column} may not go from {before} to {new!r}",
+            hint="see the pack's state machine: `doltplane pack status --json`",
+        )
+        self.column = column
+        self.old = old
+        self.new = new
 
 
 class NotFound(DoltplaneError, LookupError):
@@ -247,6 +296,12 @@ class VerifyMismatch(DoltplaneError):
     exit_code = 12
 
 
+class DoctorFoundProblems(DoltplaneError):
+    """``doltplane doctor`` reported warnings or errors (each with its own hint)."""
+
+    exit_code = 13
+
+
 class FederationError(DoltplaneError):
     exit_code = 10
 
@@ -297,3 +352,23 @@ class RemoteRejected(RemoteError):
         )
         self.remote = remote
         self.refs = list(refs)
+
+
+class JobFailed(DoltplaneError):
+    """A service job ran to its end but its outcome needs a person (a federation conflict,
+    a rejected backup push): counted and reported as a failed run."""
+
+
+class ServiceRunning(DoltplaneError):
+    """Another ``doltplane serve`` holds the data directory's service lock."""
+
+    exit_code = 14
+
+    def __init__(self, data_dir: str, pid: int | None, host: str | None) -> None:
+        holder = f"pid {pid}" + (f" on {host}" if host else "") if pid else "another process"
+        super().__init__(
+            f"a doltplane service already runs for {data_dir} ({holder})",
+            hint=f"stop it first (kill {pid})" if pid else "stop the other service first",
+        )
+        self.pid = pid
+        self.host = host

@@ -1,4 +1,4 @@
-"""Administration commands: init, migrate, status, demo."""
+"""Administration commands: init, migrate, demo (status: cli/status.py)."""
 
 from __future__ import annotations
 
@@ -38,31 +38,6 @@ def migrate(list_only: bool, as_json: bool) -> None:
         click.echo(f"applied {revision.plane} {revision.revision}: {revision.description}")
     if not applied:
         click.echo("nothing to migrate: every plane is current")
-
-
-@click.command()
-@json_option
-def status(as_json: bool) -> None:
-    """Planes, file sizes, commit counts, last commit and schema version."""
-    rows = get_dp().status()
-    if as_json:
-        emit(rows, True)
-        return
-    table = [
-        {
-            "plane": r.plane,
-            "size": f"{r.size_bytes / 1024:,.0f} KB",
-            "commits": r.commits,
-            "last commit": r.last_commit_date,
-            "message": r.last_commit_message,
-            "schema": r.schema_version or "(none)",
-            "pending": r.pending_migrations,
-        }
-        for r in rows
-    ]
-    emit(table, False)
-    for r in rows:
-        click.echo(f"{r.plane}: {r.location}" + ("" if r.exists else " (not created yet)"))
 
 
 @click.command()

@@ -141,17 +141,21 @@ def echo_table(
     """A readable table for people (rich), with the given columns in order."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     mappings = [_fields(r) for r in rows]
     if not mappings:
         click.echo(empty)
         return
     columns = list(columns or mappings[0].keys())
-    table = Table(title=title, show_lines=False, header_style="bold")
+    # cells are Text, never markup: "[/]" or "[bold]" in an agent's title is shown as written
+    table = Table(
+        title=None if title is None else Text(title), show_lines=False, header_style="bold"
+    )
     for n, column in enumerate(columns):
         table.add_column(column, overflow="fold", no_wrap=n == 0)
     for row in mappings:
-        table.add_row(*(_cell(row.get(c)) for c in columns))
+        table.add_row(*(Text(_cell(row.get(c))) for c in columns))
     Console(soft_wrap=False).print(table)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -361,8 +363,19 @@ def export_command(format_: str, output: str | None) -> None:
     folder = Path(output).parent
     if not folder.is_dir():  # refused rather than created: a typo should not make folders
         raise NotFound("folder", str(folder), hint="create it first, or give another -o path")
-    with _progress(False) as progress, open(output, "w", encoding="utf-8") as handle:
-        result = dp.ledger.export_jsonl(handle, format=format_, progress=progress)
+    # written beside the target and renamed into place, so a failed export leaves no
+    # half-written file behind (and never truncates a good earlier export)
+    fd, partial = tempfile.mkstemp(dir=folder, prefix=f".{Path(output).name}.")
+    try:
+        with _progress(False) as progress, open(fd, "w", encoding="utf-8") as handle:
+            result = dp.ledger.export_jsonl(handle, format=format_, progress=progress)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(partial, 0o666 & ~umask)  # mkstemp makes 0600; an export is an ordinary file
+        os.replace(partial, output)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
     counts = result.records or {"issue": result.issues, "cv_entry": result.cv_entries}
     shown = ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "nothing"
     click.echo(f"exported {shown} to {output}", err=True)

@@ -15,7 +15,8 @@ from doltplane.errors import DoltplaneError
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("doltplane.cli.admin", "init"),
     "migrate": ("doltplane.cli.admin", "migrate"),
-    "status": ("doltplane.cli.admin", "status"),
+    "status": ("doltplane.cli.status", "status"),
+    "serve": ("doltplane.cli.serve", "serve"),
     "demo": ("doltplane.cli.admin", "demo"),
     "ops": ("doltplane.cli.ops", "ops"),
     "ledger": ("doltplane.cli.ledger", "ledger"),
@@ -26,6 +27,12 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "federation": ("doltplane.cli.federation", "federation"),
     "backup": ("doltplane.cli.backup", "backup"),
     "remote": ("doltplane.cli.backup", "remote"),
+    "timeline": ("doltplane.cli.timeline", "timeline"),
+    "ui": ("doltplane.cli.ui", "ui"),
+    "alerts": ("doltplane.cli.alerts", "alerts"),
+    "doctor": ("doltplane.cli.doctor", "doctor"),
+    "pack": ("doltplane.cli.pack", "pack"),
+    "table": ("doltplane.cli.table", "table"),
     "server": ("doltplane.cli.server", "server"),
 }
 

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Literal
 
 from doltplane.config import Settings
-from doltplane.errors import DoltplaneError
-from doltplane.federation import bootstrap, review, sync
+from doltplane.errors import DoltplaneError, NotFound
+from doltplane.federation import bootstrap, history, review, sync
 from doltplane.federation.catalog import Catalog
 from doltplane.federation.models import Entry
 from doltplane.federation.repo import MAIN, UPSTREAM, Repo
 from doltplane.federation.results import (
+    CatalogChange,
     FederationStatus,
     PullResult,
     PushResult,
@@ -26,6 +27,7 @@ from doltplane.federation.results import (
     ScheduledPull,
 )
 from doltplane.federation.validate import ValidationReport, validate_files
+from doltplane.validation import check_int
 
 CLONE_DIR = "federation"
 
@@ -109,6 +111,18 @@ class Federation:
     def versions(self, formula: str) -> builtins.list[int]:
         self._ready()
         return self.catalog.versions(formula)
+
+    def changes(self, kind: str, name: str, *, limit: int = 100) -> builtins.list[CatalogChange]:
+        """Commits of the clone's HEAD that changed an entry's file (every version of a
+        formula), newest first; read-only."""
+        repo = self._ready()
+        if kind == "formula":
+            paths = sorted({e.path for e in self.catalog.entries("formula") if e.name == name})
+            if not paths:
+                raise NotFound("formula", name)
+        else:
+            paths = [self.get(kind, name).path]
+        return history.changes(repo, paths, limit=check_int(limit, "limit", minimum=1))
 
     def validate(self) -> ValidationReport:
         """Every problem in the work tree (what a push would send), as ``path:line: message``."""

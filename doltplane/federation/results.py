@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import enum
 
 from doltplane.store.base import MergeStatus
 
 __all__ = [
+    "CatalogChange",
     "FederationStatus",
     "MergeStatus",
     "PullResult",
@@ -20,6 +22,17 @@ __all__ = [
     "ReviewMerge",
     "ScheduledPull",
 ]
+
+
+@dataclasses.dataclass(frozen=True)
+class CatalogChange:
+    """One commit of the federation repository that changed a catalog file."""
+
+    commit: str
+    time: dt.datetime
+    author: str
+    subject: str
+    paths: tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True)

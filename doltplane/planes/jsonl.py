@@ -211,27 +211,15 @@ def line_to_record(obj: Any) -> Record:
         record = Issue(**values, extra=extra, original_text=texts)
     else:
         record = CvEntry(**values, extra=extra, original_text=texts)
-    _check_record(record)
-    return record
+    return _check_record(record)
 
 
-def _check_record(record: Record) -> None:
-    from doltplane.planes.ledger_writes import check_metadata, check_word
-    from doltplane.validation import check_id, json_object
+def _check_record(record: Record) -> Record:
+    """The same whole-record checks as every ledger write, as a ValueError for the line."""
+    from doltplane.planes.ledger_writes import check_record
 
     try:
-        check_id(record.id)
-        check_metadata(record.metadata)
-        json_object(record.extra, "the fields doltplane has no column for")
-        if isinstance(record, Issue):
-            check_word(record.type, "type")
-            check_word(record.status, "status")
-            check_id(record.created_by, "created_by")
-            if record.owner is not None:
-                check_id(record.owner, "owner")
-        else:
-            check_id(record.owner_email, "owner_email")
-            check_word(record.activity_type, "activity_type")
+        return check_record(record)
     except InvalidInput as exc:
         raise ValueError(exc.message) from None
 

@@ -295,6 +295,15 @@ class Ledger(LedgerReader, LedgerWriter):
     def _first_parents(self, commits: list[str]) -> dict[str, str]:
         return self._engine.first_parents(commits)
 
+    def first_parents(self, commits: Iterable[str]) -> dict[str, str]:
+        """Each given commit's first parent (root commits are left out); read-only."""
+        return self._engine.first_parents([check_revision(c) for c in commits])
+
+    def first_parent_line(self, branch: str | None = None) -> list[Commit]:
+        """The commits ``branch`` (default main) stood at, newest first: without the commits
+        that merges brought in (those stay in ``log``); read-only."""
+        return self._engine.first_parent_line(MAIN if branch is None else check_revision(branch))
+
     def diff(self, from_revision: str, to_revision: str = MAIN) -> list[LedgerChange]:
         """Every record added, modified or removed between two revisions."""
         changes = []

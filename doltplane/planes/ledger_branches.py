@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from doltplane.errors import EngineError, NotFound
 from doltplane.planes.ledger_agents import SCRATCH_PREFIX
 from doltplane.planes.ledger_records import TABLES, Kind, Record, chunks, record_from_row
 from doltplane.store.base import MAIN, Engine
@@ -84,10 +85,24 @@ def prune(engine: Engine, *, dry_run: bool = False) -> PruneResult:
     branches = agent_branches(engine, stale_after=0)
     doomed = [b.name for b in branches if b.prunable]
     kept = tuple(b.name for b in branches if not b.prunable)
-    if not dry_run:
-        for name in doomed:
+    if dry_run:
+        return PruneResult(dry_run, (*doomed, *leftovers), kept)
+    deleted: list[str] = []
+    for name in doomed:
+        try:
             engine.delete_branch(name)  # not forced: Dolt refuses it if work is unmerged
-    return PruneResult(dry_run, (*doomed, *leftovers), kept)
+        except (NotFound, EngineError):
+            # live agents race us: the branch may have merged and gone since we listed it,
+            # or taken a new commit (then Dolt refuses the delete and the work stays)
+            if not engine.has_branch(name):
+                continue
+            now = {b.name: b for b in agent_branches(engine, stale_after=0)}.get(name)
+            if now is None or now.prunable:
+                raise
+            kept = (*kept, name)
+            continue
+        deleted.append(name)
+    return PruneResult(dry_run, (*deleted, *leftovers), kept)
 
 
 Narrow = Callable[[sa.Select[tuple[object, ...]]], sa.Select[tuple[object, ...]]]

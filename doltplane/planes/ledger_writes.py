@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from doltplane.errors import InvalidDocument, InvalidInput, NotFound
+from doltplane.errors import InvalidDocument, InvalidInput, InvalidRevision, NotFound
 from doltplane.planes.ids import new_id
 from doltplane.planes.ledger_records import (
     CLOSED_STATUSES,
@@ -275,18 +275,30 @@ class LedgerWriter:
         A branch made for this write goes again when the write fails or changes nothing.
         """
         with self._write_lock:
-            start = self._prepare_branch()
-            try:
-                result = self._engine.write(
-                    fn, branch=self._branch, message=message, author=self._author
-                )
-            except BaseException:
+            for attempt in range(2):
+                start = self._prepare_branch()
+                try:
+                    result = self._engine.write(
+                        fn, branch=self._branch, message=message, author=self._author
+                    )
+                except InvalidRevision:
+                    if start is not None:
+                        self._discard_branch(start)
+                    # `ledger prune` (or the agent's merge in another process) deleted the
+                    # branch between our check and the write; it held nothing unmerged, so
+                    # starting it again from main loses nothing
+                    gone = self._branch is not None and not self._engine.has_branch(self._branch)
+                    if attempt or start is not None or not gone:
+                        raise
+                    continue
+                except BaseException:
+                    if start is not None:
+                        self._discard_branch(start)
+                    raise
                 if start is not None:
                     self._discard_branch(start)
-                raise
-            if start is not None:
-                self._discard_branch(start)
-            return result
+                return result
+            raise AssertionError("unreachable")  # the loop returns or raises
 
     # --- issues --------------------------------------------------------------
     def _new_issue(

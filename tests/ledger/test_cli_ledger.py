@@ -120,3 +120,18 @@ def test_errors_are_one_line_with_exit_codes(run: Run, tmp_path: Path) -> None:
     bad.write_text('{"kind": "issue"}\n')
     failed = run("import", str(bad))
     assert failed.exit_code == 3 and "bad.jsonl:1" in failed.stderr
+
+
+def test_failed_export_keeps_the_earlier_file_and_leaves_no_partial_one(
+    run: Run, tmp_path: Path
+) -> None:
+    ok(run("ledger", "create", "kept", "--json"))
+    out = tmp_path / "export.jsonl"
+    assert run("export", "-o", str(out)).exit_code == 0
+    good = out.read_text()
+    assert "kept" in good
+    (tmp_path / "dp" / "ledger.db").write_bytes(b"SQLite format 3\x00" + b"\x00" * 4080)
+    failed = run("export", "-o", str(out))
+    assert failed.exit_code != 0
+    assert out.read_text() == good
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["export.jsonl"]

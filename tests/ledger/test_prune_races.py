@@ -1,0 +1,63 @@
+"""`ledger prune` next to live agents: a branch that merges away, or takes new work, between
+prune's listing and its delete; and an agent writing to a branch prune just deleted."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from doltplane import DataPlane
+from doltplane.planes.ledger_agents import AgentSession
+from doltplane.planes.ledger_branches import prune
+from doltplane.store.base import Engine
+
+
+class _Racing:
+    """The real engine, with another actor's real step run just before one call."""
+
+    def __init__(self, engine: Engine, method: str, step: Any) -> None:
+        self._engine = engine
+        self._method = method
+        self._step = step
+
+    def __getattr__(self, name: str) -> Any:
+        real = getattr(self._engine, name)
+        if name != self._method or self._step is None:
+            return real
+
+        def raced(*args: Any, **kwargs: Any) -> Any:
+            step, self._step = self._step, None
+            step()
+            return real(*args, **kwargs)
+
+        return raced
+
+
+def test_prune_skips_a_branch_its_agent_merged_meanwhile(dp: DataPlane) -> None:
+    engine = dp.engine("ledger")
+    # an empty branch (created, nothing new) is prunable; its agent deletes it first
+    engine.create_branch("ghost", engine.resolve_revision("main"))
+    racing = _Racing(engine, "delete_branch", lambda: engine.delete_branch("ghost"))
+    result = prune(racing, dry_run=False)  # type: ignore[arg-type]
+    assert "ghost" not in result.deleted
+    assert not engine.has_branch("ghost")
+
+
+def test_prune_keeps_a_branch_that_took_new_work_meanwhile(dp: DataPlane) -> None:
+    engine = dp.engine("ledger")
+    engine.create_branch("late", engine.resolve_revision("main"))  # empty: prunable
+    late = dp.agent("late")
+    racing = _Racing(engine, "delete_branch", lambda: late.create_issue("new work"))
+    result = prune(racing, dry_run=False)  # type: ignore[arg-type]
+    assert "late" in result.kept and "late" not in result.deleted
+    assert [i.title for i in late.issues()] == ["new work"]
+
+
+def test_an_agent_write_restarts_a_branch_prune_deleted_under_it(dp: DataPlane) -> None:
+    engine = dp.engine("ledger")
+    engine.create_branch("pax", engine.resolve_revision("main"))  # exists, holds nothing
+    racing = _Racing(engine, "write", lambda: engine.delete_branch("pax"))
+    session = AgentSession(racing, "pax", threading.Lock())  # type: ignore[arg-type]
+    issue = session.create_issue("written anyway")
+    assert engine.has_branch("pax")
+    assert dp.agent("pax").get_issue(issue.id).title == "written anyway"
