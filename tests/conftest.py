@@ -38,6 +38,9 @@ BOTH_ENGINES = (
 )
 """Paths under tests/ whose tests run on both engines (everything else: embedded only)."""
 
+RUN_ONCE = ("packs/test_server_dialect.py",)
+"""...except these, which bring their own dolt sql-server and need no switch."""
+
 ENGINE_VARIABLES = ("DOLTPLANE_URL", "DOLTPLANE_OPS_DATABASE", "DOLTPLANE_LEDGER_DATABASE")
 """What the engine switch sets; fixtures that clear DOLTPLANE_* keep these."""
 
@@ -48,6 +51,8 @@ def runs_on_both(path: Path) -> bool:
     try:
         relative = path.relative_to(TESTS).as_posix()
     except ValueError:
+        return False
+    if relative in RUN_ONCE:
         return False
     return any(relative == p or relative.startswith(p) for p in BOTH_ENGINES)
 
