@@ -161,6 +161,9 @@ class Operational(StateReader):
         self._writes_since_checkpoint = 0
         self._writes_since_gc = 0
         self._last_checkpoint = time.monotonic()
+        # the one-statement upsert is SQLite's INSERT .. ON CONFLICT .. RETURNING; a Dolt
+        # server takes the read-then-write path (same result, one more statement)
+        self._one_statement_upsert = engine.capabilities.sqlite_syntax
 
     # --- writes ----------------------------------------------------------
     def set_state(
@@ -200,7 +203,8 @@ class Operational(StateReader):
             # statements compiled once, run on the transaction's own driver connection
             raw = conn.connection.dbapi_connection
             assert raw is not None
-            if len(writes) == 1 and writes[0].expected_version is None:
+            single = len(writes) == 1 and writes[0].expected_version is None
+            if single and self._one_statement_upsert:
                 return [_upsert(raw, writes[0], now)]
             ids = padded([w.id for w in writes])
             versions = compile_in(_VERSIONS, "ids", len(ids))

@@ -12,6 +12,7 @@ history and diff rows come from, and how the squash is locked.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import re
 import threading
@@ -601,7 +602,7 @@ class DoltSqlEngine:
         for reflected, finals in writes:
             try:
                 for final in finals:
-                    conn.execute(self._replace_row(reflected), dict(final))
+                    conn.execute(self._replace_row(reflected), _json_as_text(reflected, final))
             except sa.exc.StatementError as exc:
                 if isinstance(exc, sa.exc.DBAPIError) and not isinstance(
                     exc, sa.exc.IntegrityError
@@ -793,3 +794,14 @@ class DoltSqlEngine:
     def tags(self) -> dict[str, str]:
         rows = self._query("SELECT tag_name, tag_hash FROM dolt_tags ORDER BY tag_name")
         return {str(name): str(commit) for name, commit in rows}
+
+
+def _json_as_text(table: sa.Table, row: Mapping[str, Any]) -> dict[str, Any]:
+    """``row`` with documents encoded for columns that hold JSON as text (a server keeps
+    JSON in LONGTEXT, since Dolt's JSON type rounds big integers); the reflected type of
+    such a column is text, which would not encode a mapping or list itself."""
+    out = dict(row)
+    for name, value in row.items():
+        if isinstance(value, dict | list) and not isinstance(table.c[name].type, sa.JSON):
+            out[name] = json.dumps(value)
+    return out

@@ -122,6 +122,7 @@ def test_errors_are_one_line_with_exit_codes(run: Run, tmp_path: Path) -> None:
     assert failed.exit_code == 3 and "bad.jsonl:1" in failed.stderr
 
 
+@pytest.mark.embedded_only("breaks the export by replacing the ledger's .db file")
 def test_failed_export_keeps_the_earlier_file_and_leaves_no_partial_one(
     run: Run, tmp_path: Path
 ) -> None:

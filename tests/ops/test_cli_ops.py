@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -87,7 +88,8 @@ def test_heartbeat_agents_cleanup_status(run) -> None:  # type: ignore[no-untype
     dry = as_json(run("ops", "cleanup", "--dry-run", "--json"))
     assert dry["dry_run"] is True and dry["state_rows_deleted"] == 0
     done = as_json(run("ops", "cleanup", "--retention-days", "30", "--json"))
-    assert done["bytes_after"] > 0
+    if "DOLTPLANE_URL" not in os.environ:  # a server doesn't show its files' size over SQL
+        assert done["bytes_after"] > 0
     planes = {p["plane"]: p for p in as_json(run("status", "--json"))["planes"]}
     assert planes["ops"]["commits"] >= 2 and planes["ops"]["schema_version"] == "ops_0002"
     assert "ops" in run("status").output
