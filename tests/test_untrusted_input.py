@@ -196,6 +196,7 @@ CTRL_C = textwrap.dedent(
 
     with doltplane.connect(sys.argv[1], query_timeout_seconds=0) as dp:
         dp.ledger.count()
+        dp.ops.list()  # both planes open and migrated: the signal must land in the query
         threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
         started = time.monotonic()
         try:

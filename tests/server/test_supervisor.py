@@ -176,20 +176,23 @@ def test_a_read_only_server_is_noticed_and_restarted(supervised: Make, tmp_path:
     assert any("read only" in line for line in read_log(settings, 200))
 
 
-def test_the_supervisor_gives_up_after_its_restart_budget(supervised: Make) -> None:
-    settings = supervised(server_max_restarts=3)
+def test_the_supervisor_gives_up_after_its_restart_budget(supervised: Make, tmp_path: Path) -> None:
+    # a dolt whose sql-server fails at once while `broken` exists: every restart fails
+    # (blocking the port instead raced the supervisor's quick restart for it)
+    broken = tmp_path / "broken"
+    dolt = dolt_wrapper(tmp_path / "dolt")
+    text = dolt.read_text().replace(
+        "#!/bin/sh\n",
+        f'#!/bin/sh\nif [ "$1" = sql-server ] && [ -e "{broken}" ]; then exit 1; fi\n',
+        1,
+    )
+    dolt.write_text(text)
+    settings = supervised(server_max_restarts=3, server_dolt=str(dolt))
     status = start_server(settings)
     assert status.port is not None and status.server_pid is not None
-    blocker = socket.socket()
-    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    broken.touch()
     os.kill(status.server_pid, signal.SIGKILL)
-    wait_for(lambda: not pid_alive(status.server_pid), 10, "the server to die")
-    blocker.bind(("127.0.0.1", status.port))  # the port is taken: no restart can work
-    blocker.listen()
-    try:
-        wait_for(lambda: server_status(settings).state == State.GAVE_UP, 60, "gave-up")
-    finally:
-        blocker.close()
+    wait_for(lambda: server_status(settings).state == State.GAVE_UP, 60, "gave-up")
     final = server_status(settings)
     assert final.restarts == 3
     assert final.pid is None  # the supervisor exited
