@@ -70,10 +70,14 @@ def _snapshot(ctx: JobContext) -> Report:
 
 
 def _cleanup(ctx: JobContext) -> Report:
-    result = ctx.dp.ops.cleanup(now=ctx.clock.utcnow())
+    now = ctx.clock.utcnow()
+    result = ctx.dp.ops.cleanup(now=now)
+    # installed schema packs' own retention rules (doltplane/packs), on either plane
+    packs = ctx.dp.packs.cleanup(now=now.replace(tzinfo=None))
     return {
         "deleted_states": result.state_rows_deleted,
         "deleted_heartbeats": result.heartbeats_deleted,
+        "deleted_pack_rows": sum(r.deleted for r in packs),
         "commits_after": result.commits_after,
         "bytes_before": result.bytes_before,
         "bytes_after": result.bytes_after,

@@ -245,3 +245,35 @@ def test_once_prunes_merged_agent_branches_and_pushes_backups(
     assert json.loads(pushed.stdout)["report"]["remotes"] == ["disk"]
     with connect(initialised) as dp:
         assert backups.verify_backup(dp, "disk").ok
+
+
+def test_cleanup_job_applies_installed_packs_retention(initialised: Path, home: Path) -> None:
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from doltplane import connect
+    from doltplane.packs import registry
+
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with connect(initialised) as dp:
+        dp.packs.install("workflow")
+        history = registry.get("workflow").metadata.tables["execution_history"]
+        rows = [
+            {
+                "id": id,
+                "workflow_instance_id": "i",
+                "event_type": "workflow_started",
+                "created_at": now - dt.timedelta(days=days),
+            }
+            for id, days in (("expired", 91), ("kept", 89))
+        ]
+
+        def insert(conn: sa.Connection) -> None:
+            conn.execute(history.insert(), rows)
+
+        dp.engine("ops").write(insert)
+    ran = cli(initialised, home, "serve", "--once", "cleanup", "--json")
+    assert ran.returncode == 0, ran.stderr
+    with connect(initialised) as dp:
+        assert {r["id"] for r in dp.table("execution_history").list()} == {"kept"}
