@@ -219,10 +219,41 @@ register(
     )
 )
 
-# Server supervision (issue 9 §3) plugs in here once doltplane/server/supervisor.py lands:
-#
-#     register(Job("server_supervision", lambda s: s.<probe interval setting>, _supervise,
-#                  skip=lambda ctx: None if not ctx.settings.embedded else "embedded engine"))
-#
-# where _supervise probes the server, calls ctx.metrics.set_server_up(ok) (the alerts'
-# server_up) and sets ctx.metrics.server["restarts"/"pool_size"/"pool_checked_out"].
+def _server_configured(ctx: JobContext) -> str | None:
+    return "embedded engine" if ctx.settings.url is None else None
+
+
+def _supervise(ctx: JobContext) -> Report:
+    # The supervisor of this data directory (`doltplane server start`) restarts its server
+    # itself; this job is the service's view of the server: its probe feeds the alerts'
+    # server_up, and the supervisor's restart count goes to the metrics.
+    from doltplane.errors import EngineUnavailable
+    from doltplane.server.control import server_status
+    from doltplane.server.probe import probe
+
+    local = server_status(ctx.settings)
+    if "restarts" in ctx.metrics.server:
+        ctx.metrics.server["restarts"].set(local.restarts)
+    try:
+        seen = probe(ctx.settings.url or "", timeout=ctx.settings.server_probe_timeout_seconds)
+    except EngineUnavailable as exc:
+        ctx.metrics.set_server_up(False)
+        raise JobFailed(f"the server is not responding: {exc.one_line()}") from None
+    ctx.metrics.set_server_up(True)
+    return {
+        "version": seen.version,
+        "latency_ms": round(seen.latency_ms, 1),
+        "supervisor": local.state,
+        "restarts": local.restarts,
+    }
+
+
+register(
+    Job(
+        "server_supervision",
+        lambda s: s.server_probe_interval_seconds,
+        _supervise,
+        skip=_server_configured,
+        doc="probe the Dolt server (the alerts' server_up) and report its supervisor",
+    )
+)

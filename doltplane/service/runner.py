@@ -105,7 +105,7 @@ class Service:
                 continue  # a state this version cannot read starts over as ok
         evaluator = Evaluator(
             rules,
-            restart_server=None,  # the server supervisor's restart, once issue 9 lands
+            restart_server=None if self.settings.embedded else self._restart_server,
             log=lambda line: self.log("alert", {"message": line}),
             previous=previous,
         )
@@ -303,6 +303,17 @@ class Service:
             self.log("job ok", {**fields, **report})
         result = "failed" if error else "ok"
         return JobRun(name, result, duration, error, report, exit_code)
+
+    def _restart_server(self) -> None:
+        """The alerts' restart action: restart this data directory's supervised server
+        (a server this directory does not supervise is left alone, and the log says so)."""
+        from doltplane.server.control import server_status, start_server, stop_server
+
+        if server_status(self.settings).pid is None:
+            self.log("alert", {"message": "restart skipped: no supervisor for this data dir"})
+            return
+        stop_server(self.settings)
+        start_server(self.settings)
 
     def run_once(self, name: str) -> JobRun:
         """``serve --once JOB`` (cron): take the lock, run the job, record it, release."""

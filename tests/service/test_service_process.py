@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from doltplane import connect
 from doltplane.config import Settings
 from doltplane.federation import Federation
+from tests.servers import running_server
 
 from .conftest import ServiceProcess, child_env
 
@@ -57,7 +58,10 @@ def test_jobs_run_on_their_intervals_and_metrics_are_scraped(
     for job in ("snapshot", "cleanup", "ledger_prune", "metrics_sample", "alerts"):
         service.wait_runs(job, 2, "ok")
     skipped = {e["job"] for e in service.events if e.get("event") == "job skipped"}
-    assert skipped == {"federation_pull", "backup_push"}  # neither is configured here
+    # neither is configured here (server_supervision, skipped on the embedded engine, first
+    # comes due after its 30 s probe interval)
+    assert {"federation_pull", "backup_push"} <= skipped
+    assert skipped <= {"federation_pull", "backup_push", "server_supervision"}
 
     # another process writes; the service's sampling sees it
     with idle_writer(initialised) as dp:
@@ -277,3 +281,28 @@ def test_cleanup_job_applies_installed_packs_retention(initialised: Path, home: 
     assert ran.returncode == 0, ran.stderr
     with connect(initialised) as dp:
         assert {r["id"] for r in dp.table("execution_history").list()} == {"kept"}
+
+
+def test_server_supervision_probes_the_server(
+    initialised: Path, home: Path, start_service: Start, tmp_path: Path
+) -> None:
+    with running_server(tmp_path / "server") as server:
+        env = {
+            "DOLTPLANE_URL": server.url,
+            "DOLTPLANE_SERVER_PROBE_INTERVAL_SECONDS": "0.5",
+            "DOLTPLANE_SERVER_PROBE_TIMEOUT_SECONDS": "1",
+        }
+        assert cli(initialised, home, "init", **env).returncode == 0
+        ran = cli(initialised, home, "serve", "--once", "server_supervision", "--json", **env)
+        assert ran.returncode == 0, ran.stderr
+        report = json.loads(ran.stdout)
+        assert report["result"] == "ok" and report["report"]["version"].count(".") == 2
+        service = start_service(**env)
+        service.wait_runs("server_supervision", 1, "ok")
+        assert value(samples(service.scrape()), "doltplane_server_up") == 1
+        server.stop()  # the server goes away under the running service
+        service.wait_runs("server_supervision", 1, "failed")
+    failed = service.job_runs("server_supervision", "failed")[0]
+    assert "not responding" in str(failed.get("error"))
+    assert value(samples(service.scrape()), "doltplane_server_up") == 0
+    assert service.terminate() == 0
