@@ -194,6 +194,10 @@ CTRL_C = textwrap.dedent(
     import os, signal, sys, threading, time
     import doltplane
 
+    # a shell starts background jobs with SIGINT ignored, and children inherit that: this
+    # child stands for an interactive caller, whose Ctrl-C raises KeyboardInterrupt
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
     with doltplane.connect(sys.argv[1], query_timeout_seconds=0) as dp:
         dp.ledger.count()
         dp.ops.list()  # both planes open and migrated: the signal must land in the query

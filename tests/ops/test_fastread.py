@@ -43,6 +43,9 @@ def test_generated_statements_match_sqlalchemy_core() -> None:
     )
 
 
+@pytest.mark.embedded_only(
+    "the fast path reads the ops .db file; a server URL takes the full client"
+)
 def test_fast_reads_answer_as_the_full_client(dp: DataPlane, data_dir: Path) -> None:
     _fill(dp)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
@@ -107,6 +110,9 @@ def _cli_modules(data_dir: Path, *args: str) -> tuple[dict[str, object] | list[o
     return json.loads(done.stdout), json.loads(done.stderr.strip().splitlines()[-1])
 
 
+@pytest.mark.embedded_only(
+    "the fast path reads the ops .db file; a server URL takes the full client"
+)
 def test_cold_cli_reads_import_nothing_heavy(dp: DataPlane, data_dir: Path) -> None:
     _fill(dp)
     dp.ops.checkpoint()
