@@ -294,7 +294,8 @@ class Operational(StateReader):
             pending = self._writes_since_checkpoint
             self._writes_since_checkpoint = 0
             self._last_checkpoint = time.monotonic()
-            threshold = self.settings.gc_every_writes
+            # a server collects by itself (auto-gc): agent processes never start one there
+            threshold = self.settings.gc_every_writes if self._engine.capabilities.file_size else 0
             counted = bool(threshold) and self._writes_since_gc >= threshold
             if counted:
                 self._writes_since_gc = 0

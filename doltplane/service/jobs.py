@@ -219,6 +219,7 @@ register(
     )
 )
 
+
 def _server_configured(ctx: JobContext) -> str | None:
     return "embedded engine" if ctx.settings.url is None else None
 

@@ -64,6 +64,9 @@ CAPABILITIES = Capabilities(
 )
 
 
+_GC_LOCK = "doltplane-gc"
+
+
 class ServerEngine(DoltSqlEngine):
     """One plane's database on a Dolt server; see the module docstring."""
 
@@ -363,11 +366,18 @@ class ServerEngine(DoltSqlEngine):
     # --- storage -----------------------------------------------------------
     def gc(self) -> None:
         # an online gc drops the server's other connections: run it on a connection of its
-        # own, then start this process's pool afresh
+        # own, then start this process's pool afresh. One gc at a time per server, under a
+        # named lock: eight processes calling DOLT_GC at once hung Dolt 1.86.4 for good
+        # (every call still running after 12 minutes); a second caller is told busy.
         try:
             with self._pool.connection(self.database) as conn:
-                conn.exec_driver_sql("CALL DOLT_GC()")
-                conn.invalidate()
+                try:
+                    got = conn.exec_driver_sql("SELECT GET_LOCK(%s, 0)", (_GC_LOCK,)).scalar()
+                    if not got:
+                        raise DatabaseBusy("dolt_gc (another process is collecting)", 1)
+                    conn.exec_driver_sql("CALL DOLT_GC()")
+                finally:
+                    conn.invalidate()  # closing the connection also frees the named lock
         except Exception as exc:
             if errors.driver_error(exc) is None and not isinstance(exc, sa.exc.SQLAlchemyError):
                 raise

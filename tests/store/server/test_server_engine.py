@@ -261,6 +261,22 @@ def test_squash_and_gc(engine: ServerEngine) -> None:
     assert rows(engine) == {"a": "3", "b": "kept"}  # the pool recovered from the gc
 
 
+def test_one_gc_at_a_time_per_server(engine: ServerEngine, dolt_server: RunningServer) -> None:
+    # concurrent DOLT_GC calls hung Dolt 1.86.4: a gc while another runs is refused as busy
+    other = pymysql.connect(host=dolt_server.spec.host, port=dolt_server.spec.port, user="root")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT GET_LOCK('doltplane-gc', 0)")  # another process collecting
+            assert cursor.fetchone() == (1,)
+            with pytest.raises(DatabaseBusy):
+                engine.gc()
+            cursor.execute("SELECT RELEASE_LOCK('doltplane-gc')")
+    finally:
+        other.close()
+    engine.gc()  # free again: it runs, and frees the lock when its connection closes
+    engine.gc()
+
+
 def test_pool_is_shared_bounded_and_discards_idle(dolt_server: RunningServer) -> None:
     url = dolt_server.url.replace("127.0.0.1", "localhost")  # a pool of its own
     settings = _settings(pool_max_open=3, pool_max_idle=1, pool_idle_seconds=1)
