@@ -435,10 +435,13 @@ def _storage(settings: Settings, conn: sa.Connection, now: dt.datetime) -> Check
         int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
         for t in (operational_state, heartbeats)
     )
+    # cleanup squashes history only once it is squash_every_hours past the window (reads
+    # refuse it meanwhile): only history older than that is overdue
+    squash_due = cutoff - dt.timedelta(hours=settings.squash_every_hours)
     old_commits = int(
         conn.execute(
             sa.text("SELECT count(*) FROM dolt_log WHERE date < :cutoff"),
-            {"cutoff": to_db_time(cutoff).strftime("%Y-%m-%d %H:%M:%S")},
+            {"cutoff": to_db_time(squash_due).strftime("%Y-%m-%d %H:%M:%S")},
         ).scalar_one()
     )
     size = (settings.data_dir / "ops.db").stat().st_size if settings.url is None else None
