@@ -9,6 +9,7 @@ import yaml
 
 from doltplane.alerts import OBSERVATIONS, default_rules, export_prometheus_rules, parse_rules
 from doltplane.alerts.prometheus import prometheus_duration
+from doltplane.service.metrics import ServiceMetrics
 
 
 def test_the_default_rules_export_with_the_metric_names() -> None:
@@ -75,13 +76,11 @@ def test_no_rules_export_an_empty_group(tmp_path: Path) -> None:
 
 
 def test_the_exported_metrics_are_the_ones_the_service_serves() -> None:
-    """Runs once the service (issue 11 §1-2) is merged: every metric an exported rule
-    reads is a family on the service's /metrics."""
-    metrics = pytest.importorskip("doltplane.service.metrics")
+    """Every metric an exported rule reads is a family on the service's /metrics."""
     from prometheus_client import generate_latest
     from prometheus_client.parser import text_string_to_metric_families
 
-    served = metrics.ServiceMetrics(server_engine=True)
+    served = ServiceMetrics(server_engine=True)
     text = generate_latest(served.registry).decode()
     families = {f.name for f in text_string_to_metric_families(text)}
     for observation in OBSERVATIONS.values():
