@@ -55,7 +55,8 @@ def status(as_json: bool) -> None:
                     "runs": f"{job.get('runs', 0)} ({job.get('failures', 0)} failed)",
                     "last run": _when(job.get("last_started_at")),
                     "took": _seconds(job.get("last_duration_seconds")),
-                    "result": job.get("last_result") or "(not yet)",
+                    "result": (job.get("last_result") or "(not yet)")
+                    + (" (running now)" if job.get("running_since") else ""),
                     "next run": _when(job.get("next_run_at")),
                     "error": job.get("last_error"),
                 }

@@ -167,9 +167,11 @@ class Service:
                 continue
             state = previous.get(name) or JobState(interval)
             state.interval_seconds = interval
-            if state.last_result == "running":  # the last service died in it
+            if state.running_since is not None or state.last_result == "running":
+                # the last service died in this run
                 state.last_result = "failed"
                 state.last_error = "interrupted: the service stopped during the run"
+                state.running_since = None
             last = _epoch(state.last_started_at)
             first = now + interval if last is None else max(now, last + interval)
             self._next[name] = first
@@ -263,7 +265,7 @@ class Service:
             return JobRun(name, "skipped", 0.0, None, {"reason": reason})
         started = self.clock.time()
         state.last_started_at = iso(started)
-        state.last_result = "running"
+        state.running_since = iso(started)  # last_result keeps the previous run's outcome
         self._save()
         began = time.perf_counter()
         error: str | None = None
@@ -282,6 +284,7 @@ class Service:
         state.last_duration_seconds = round(duration, 6)
         state.last_error = error
         state.last_result = "failed" if error else "ok"
+        state.running_since = None
         m = self.metrics
         m.job_runs.labels(name).inc()
         m.job_duration.labels(name).observe(duration)

@@ -15,7 +15,7 @@ from doltplane.service.lock import serve_dir
 
 STATE_FILE = "state.json"
 
-Result = Literal["ok", "failed", "running"]
+Result = Literal["ok", "failed"]
 
 
 def iso(moment: float | None) -> str | None:
@@ -32,6 +32,7 @@ class JobState:
     last_finished_at: str | None = None
     last_duration_seconds: float | None = None
     last_result: Result | None = None
+    running_since: str | None = None
     last_error: str | None = None
     last_success_at: str | None = None
     next_run_at: str | None = None

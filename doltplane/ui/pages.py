@@ -183,7 +183,8 @@ def _service_section(lock: LockInfo | None, service: ServiceState | None) -> str
                 [
                     _e(name),
                     f'<span class="{_result_class(job.get("last_result"))}">'
-                    f"{_e(job.get('last_result'))}</span>",
+                    f"{_e(job.get('last_result'))}</span>"
+                    + (" (running now)" if job.get("running_since") else ""),
                     _e(job.get("runs")),
                     _e(job.get("failures")),
                     _e(_stamp(job.get("last_finished_at"))),

@@ -18,6 +18,7 @@ from doltplane.service.jobs import JOBS, Job, JobContext
 from doltplane.service.lock import ServiceLock
 from doltplane.service.metrics import GrowthWindow, LatencyWindow, ServiceMetrics
 from doltplane.service.runner import Service
+from doltplane.service.state import read_state
 
 
 def test_the_lock_refuses_a_second_holder_and_names_the_first(tmp_path: Path) -> None:
@@ -81,8 +82,13 @@ def test_a_raising_job_is_counted_and_the_loop_goes_on(data_dir: Path) -> None:
         calls.append("boom")
         raise RuntimeError("disk on fire")
 
+    seen_while_running: list[dict[str, Any]] = []
+
     def tick(ctx: JobContext) -> dict[str, Any]:
         calls.append("tick")
+        shown = read_state(data_dir)
+        assert shown is not None
+        seen_while_running.append(shown["jobs"]["tick"])
         if calls.count("tick") >= 4:
             service.stop()
         return {}
@@ -106,6 +112,10 @@ def test_a_raising_job_is_counted_and_the_loop_goes_on(data_dir: Path) -> None:
     assert failed and failed[0]["error"] == "RuntimeError: disk on fire"
     boom_state = service.state.jobs["boom"]
     assert boom_state.failures == boom_state.runs >= 3 and boom_state.last_result == "failed"
+    # while a run is in flight the file says so, and still shows the previous run's result
+    assert all(seen["running_since"] for seen in seen_while_running)
+    assert [seen["last_result"] for seen in seen_while_running] == [None, "ok", "ok", "ok"]
+    assert service.state.jobs["tick"].running_since is None
     assert "snapshot" not in service.state.jobs  # interval 0: off (the final one still ran)
     assert events[-2][0] == "final snapshot"
 
