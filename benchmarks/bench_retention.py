@@ -30,8 +30,8 @@ from typing import Any
 import sqlalchemy as sa
 
 import doltplane  # first: loads doltlite before sqlite3
+from doltplane.config import Settings
 from doltplane.planes.ops_records import (
-    heartbeat_id,
     heartbeats,
     metadata,
     operational_state,
@@ -104,7 +104,12 @@ def main() -> None:
     parser.add_argument("--window-days", type=float, default=7)
     parser.add_argument("--state-every", type=int, default=60, help="simulated seconds")
     parser.add_argument("--beat-every", type=int, default=30, help="simulated seconds")
-    parser.add_argument("--snapshot-every", type=int, default=60, help="simulated seconds")
+    parser.add_argument(
+        "--snapshot-every",
+        type=int,
+        default=int(Settings().checkpoint_every_seconds),
+        help="simulated seconds (default: the setting's default)",
+    )
     parser.add_argument("--cleanup-every", type=int, default=3600, help="simulated seconds")
     parser.add_argument(
         "--squash-every-hours", type=float, default=None, help="default: the setting (24)"
@@ -132,6 +137,7 @@ def main() -> None:
     probe = StallProbe(dp)
     probe.thread.start()
     rows: list[dict[str, Any]] = []
+    peak = 0  # the largest file seen since the last report
     cleanup_seconds = 0.0
     began = time.perf_counter()
     for second in range(step, total + 1, step):
@@ -151,7 +157,6 @@ def main() -> None:
             stamp = to_db_time(now)
             beats = [
                 {
-                    "id": heartbeat_id(now),
                     "agent": a,
                     "timestamp": stamp,
                     "status": {"ok": True},
@@ -162,6 +167,9 @@ def main() -> None:
             engine.write(functools.partial(_insert, table=heartbeats, rows=beats))
         if second % args.snapshot_every == 0:
             engine.commit(f"ops snapshot at {now:%Y-%m-%d %H:%M:%S}", date=now)
+            if ops._garbage_due():  # what checkpoint() does after its commit
+                engine.gc()
+        peak = max(peak, engine.size_bytes())
         if second % args.cleanup_every == 0:
             probe.armed.set()
             t0 = time.perf_counter()
@@ -173,6 +181,7 @@ def main() -> None:
             row = {
                 "day": round(second / 86400, 2),
                 "file_mb": engine.size_bytes() / MB,
+                "peak_mb": peak / MB,
                 "live_mb": live_bytes(states, live_beats) / MB,
                 "compact_mb": compacted_bytes(base, states, live_beats) / MB,
                 "commits": engine.commit_count(),
@@ -181,8 +190,9 @@ def main() -> None:
                 "elapsed_s": time.perf_counter() - began,
             }
             rows.append(row)
+            peak = 0
             print(
-                f"day {row['day']:>5}: file {row['file_mb']:8.1f} MB  "
+                f"day {row['day']:>5}: file {row['file_mb']:8.1f} MB (peak {row['peak_mb']:.1f})  "
                 f"live {row['live_mb']:6.1f} MB  "
                 f"compact {row['compact_mb']:6.1f} MB  commits {row['commits']:6d}  "
                 f"beats {row['beats']:8d}  longest stall {row['stall_ms']:7.1f} ms  "
@@ -195,16 +205,20 @@ def main() -> None:
     dp.close()
     print()
     print(f"{args.agents} agents, {args.days:g} days, {args.window_days:g}-day window")
-    print("| day | file MB | live MB | compact MB | file/compact | growth MB/day | commits |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| day | file MB | peak MB | live MB | compact MB | file/compact | peak/compact "
+        "| growth MB/day | commits |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     previous = 0.0
     for row in rows:
         growth = row["file_mb"] - previous
         previous = row["file_mb"]
-        ratio = row["file_mb"] / row["compact_mb"] if row["compact_mb"] else float("nan")
+        compact = row["compact_mb"] or float("nan")
         print(
-            f"| {row['day']:g} | {row['file_mb']:.1f} | {row['live_mb']:.1f} | "
-            f"{row['compact_mb']:.1f} | {ratio:.2f} | {growth:+.1f} | {row['commits']} |"
+            f"| {row['day']:g} | {row['file_mb']:.1f} | {row['peak_mb']:.1f} | "
+            f"{row['live_mb']:.1f} | {row['compact_mb']:.1f} | {row['file_mb'] / compact:.2f} | "
+            f"{row['peak_mb'] / compact:.2f} | {growth:+.1f} | {row['commits']} |"
         )
     print(
         f"longest writer stall during cleanup: {probe.longest * 1000:.0f} ms over "
@@ -225,7 +239,8 @@ def plot(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         return
     days = [r["day"] for r in rows]
     fig, left = plt.subplots(figsize=(8, 4.5))
-    left.plot(days, [r["file_mb"] for r in rows], "o-", label="file MB")
+    left.plot(days, [r["file_mb"] for r in rows], "o-", label="file MB (end of day)")
+    left.plot(days, [r["peak_mb"] for r in rows], "v-", alpha=0.5, label="file MB (peak)")
     left.plot(days, [r["compact_mb"] for r in rows], "s--", label="compacted file MB")
     left.plot(days, [r["live_mb"] for r in rows], "^:", label="live data MB")
     left.set_xlabel("simulated day")

@@ -42,15 +42,18 @@ class Settings:
     """How long one statement waits for another writer's lock."""
     write_retries: int = 10
     """Retries of a whole write transaction that met a lock, before DatabaseBusy."""
-    checkpoint_every_writes: int = 500
-    """Snapshot-commit the operational plane after this many writes (0: never)."""
-    checkpoint_every_seconds: float = 60.0
-    """...or when this many seconds passed since the last snapshot (0: never)."""
+    checkpoint_every_writes: int = 0
+    """Snapshot-commit the operational plane after this many writes (0: by time only; a
+    count makes busy stores snapshot more often, which is when history costs most)."""
+    checkpoint_every_seconds: float = 300.0
+    """...or when this many seconds passed since the last snapshot (0: never). Five
+    minutes: at 200 agents each snapshot records about 90 KB of changed state, so a
+    snapshot a minute alone would pass the 100 MB/day storage budget."""
     gc_growth_mb: float = 64.0
     """Collect garbage after a snapshot once the plane's file grew this many MB since the
     last collection, whichever process wrote (0: only during cleanup); every write leaves
     tens of KB of garbage."""
-    gc_growth_factor: float = 1.0
+    gc_growth_factor: float = 0.5
     """...and by at least this multiple of its size after that collection, so that
     collecting (which costs time in proportion to the live data) stays rare on big stores."""
     gc_every_writes: int = 0
@@ -63,6 +66,11 @@ class Settings:
     heartbeat_thin_seconds: float = 3600.0
     """...to one per agent per interval of this many seconds (the newest beat in each;
     0: no thinning, every beat is kept until the window ends)."""
+    snapshot_full_hours: float = 24.0
+    """Cleanup keeps every snapshot this young; older ones inside the window are thinned..."""
+    snapshot_thin_seconds: float = 3600.0
+    """...to the newest of each interval of this many seconds (0: every snapshot is kept
+    until the window ends). Thinning rewrites history with the squash, when one is due."""
     cleanup_interval_seconds: float = 3600.0
     """How often the long-running service runs cleanup."""
     squash_every_hours: float = 24.0

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from doltplane.store.base import Engine
 
 VERSION_TABLE = "_migrations"
-HEADS: dict[str, str | None] = {"ops": "ops_0002", "ledger": "ledger_0002"}
+HEADS: dict[str, str | None] = {"ops": "ops_0003", "ledger": "ledger_0002"}
 
 
 def is_current(engine: Engine, plane: str) -> bool:

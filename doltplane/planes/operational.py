@@ -38,12 +38,11 @@ from doltplane.planes.ops_records import (
     StateReader,
     StateVersion,
     from_db_time,
-    heartbeat_id,
     heartbeats,
     operational_state,
     to_db_time,
 )
-from doltplane.store.base import Engine
+from doltplane.store.base import Engine, Thinning
 from doltplane.validation import (
     check_callable,
     check_collection,
@@ -253,16 +252,9 @@ class Operational(StateReader):
         document = json_object(status if status is not None else {}, "heartbeat status")
         check_optional_int(cycle, "cycle", minimum=None)
         beat = Heartbeat(agent, dt.datetime.now(dt.UTC), document, cycle)
-        row = {
-            "id": heartbeat_id(beat.timestamp),
-            "agent": agent,
-            "timestamp": to_db_time(beat.timestamp),
-            "status": document,
-            "cycle_number": cycle,
-        }
-        self._engine.write(lambda conn: conn.execute(heartbeats.insert(), [row]))
+        stored = self._engine.write(functools.partial(_insert_beat, beat=beat))
         self._wrote(1, versioned=False)
-        return beat
+        return stored
 
     # --- snapshots and forensics ---------------------------------------------
     def _wrote(self, count: int, *, versioned: bool = True) -> None:
@@ -299,7 +291,7 @@ class Operational(StateReader):
             counted = bool(threshold) and self._writes_since_gc >= threshold
             if counted:
                 self._writes_since_gc = 0
-        text = message or f"ops snapshot ({pending} writes from this process)"
+        text = message or f"{SNAPSHOT_MESSAGE} ({pending} writes from this process)"
         commit = self._engine.commit(text)
         if counted or self._garbage_due():
             try:
@@ -459,8 +451,9 @@ class Operational(StateReader):
         thinned = self._thin(cutoff, thin_end, size, report)
         self.checkpoint(f"ops cleanup: deleted rows older than {cutoff:%Y-%m-%d %H:%M:%S}")
         report("squash", 0, 1)
-        if self._squash_due(cutoff):
-            engine.squash_before(cutoff)
+        thinning = _snapshot_thinning(moment, self.settings)
+        if self._squash_due(cutoff, thinning):
+            engine.squash_before(cutoff, thin=thinning)
         report("squash", 1, 1)
         report("gc", 0, 1)
         engine.gc()
@@ -477,33 +470,39 @@ class Operational(StateReader):
             thinned,
         )
 
-    def _squash_due(self, cutoff: dt.datetime) -> bool:
-        """Whether history past the window is ``squash_every_hours`` deep: a squash replays
-        every snapshot it keeps (a week of minute snapshots: minutes of work), so doing it
-        hourly cost 24x a daily one. Reads refuse what is past the window either way."""
-        slack = self.settings.squash_every_hours
+    def _squash_due(self, cutoff: dt.datetime, thinning: Thinning | None) -> bool:
+        """Whether history past the window, or snapshots thinning would drop, are
+        ``squash_every_hours`` deep: a squash replays every snapshot it keeps (a week of
+        snapshots: minutes of work), so doing it hourly cost 24x a daily one. Reads refuse
+        what is past the window either way."""
+        slack = dt.timedelta(hours=self.settings.squash_every_hours)
         # the root, then (after a first squash) the squash commit: the snapshots after
         # them are what a squash would fold. Dates, not positions: commits made with an
         # explicit date (imports, the accelerated benchmark) need not be in date order
-        dates = [c.date for c in self._engine.first_parent_line()[:-1] if not c.squashed]
-        if len(dates) < 2:
+        line = [c for c in self._engine.first_parent_line()[:-1] if not c.squashed]
+        if not line:
             return False
         try:
-            due = cutoff - dt.timedelta(hours=slack)
+            if len(line) >= 2 and min(c.date for c in line) < cutoff - slack:
+                return True  # the date squash_before folds by
+            if thinning is None:
+                return False
+            ripe = dataclasses.replace(thinning, before=thinning.before - slack)
         except OverflowError:
             return False
-        return min(dates) < due  # the date squash_before folds by
+        newer = [c for c in line if c.date >= cutoff]
+        return len(ripe.keep(newer)) < len(newer)
 
     def _thin(
         self, cutoff: dt.datetime, thin_end: dt.datetime | None, size: int, report: Progress
     ) -> int:
-        """Thin the heartbeats older than the full tier, a batch of ids per transaction."""
+        """Thin the heartbeats older than the full tier, a batch of keys per transaction."""
         with self._engine.read() as conn:
             doomed = _thinning(conn, cutoff, thin_end, self.settings)
         report("thin", 0, len(doomed))
         for start in range(0, len(doomed), size):
             batch = doomed[start : start + size]
-            self._engine.write(functools.partial(_delete_ids, ids=batch))
+            self._engine.write(functools.partial(_delete_keys, table=heartbeats, keys=batch))
             self._wrote(len(batch), versioned=False)
             report("thin", start + len(batch), len(doomed))
         return len(doomed)
@@ -534,6 +533,37 @@ def _upsert(raw: Any, write: _StateWrite, now: dt.datetime) -> AgentState:
     )
 
 
+SNAPSHOT_MESSAGE = "ops snapshot"
+"""How cadence snapshots begin their message: the only commits snapshot thinning drops."""
+
+_SAME_INSTANT_TRIES = 64
+
+
+def _insert_beat(conn: sa.Connection, *, beat: Heartbeat) -> Heartbeat:
+    """Insert ``beat``, keyed by its agent and time. When the agent already beat at that
+    microsecond (two processes in the same instant), this beat moves a microsecond on, so
+    both are kept; the beat returned carries the time stored."""
+    moment = beat.timestamp
+    for _ in range(_SAME_INSTANT_TRIES - 1):
+        try:
+            conn.execute(heartbeats.insert(), [_beat_row(beat, moment)])
+        except sa.exc.IntegrityError:
+            moment += dt.timedelta(microseconds=1)
+            continue
+        return beat if moment == beat.timestamp else dataclasses.replace(beat, timestamp=moment)
+    conn.execute(heartbeats.insert(), [_beat_row(beat, moment)])  # the engine reports it
+    return dataclasses.replace(beat, timestamp=moment)
+
+
+def _beat_row(beat: Heartbeat, moment: dt.datetime) -> dict[str, Any]:
+    return {
+        "agent": beat.agent,
+        "timestamp": to_db_time(moment),
+        "status": beat.status,
+        "cycle_number": beat.cycle_number,
+    }
+
+
 def _delete_batch(
     conn: sa.Connection,
     *,
@@ -543,16 +573,43 @@ def _delete_batch(
     size: int,
 ) -> int:
     # two statements: MySQL refuses a LIMIT subquery on the table being deleted from
-    key = table.c.id
-    ids = conn.execute(sa.select(key).where(column < to_db_time(cutoff)).limit(size)).scalars()
-    batch = list(ids)
-    if batch:
-        conn.execute(sa.delete(table).where(key.in_(batch)))
+    key = list(table.primary_key.columns)
+    batch = [
+        tuple(r)
+        for r in conn.execute(sa.select(*key).where(column < to_db_time(cutoff)).limit(size))
+    ]
+    _delete_keys(conn, table=table, keys=batch)
     return len(batch)
 
 
-def _delete_ids(conn: sa.Connection, *, ids: list[str]) -> None:
-    conn.execute(sa.delete(heartbeats).where(heartbeats.c.id.in_(ids)))
+def _delete_keys(conn: sa.Connection, *, table: sa.Table, keys: list[tuple[Any, ...]]) -> None:
+    """Delete the rows of ``table`` with these primary keys (one statement, executed per
+    key: a key lookup each, on every engine)."""
+    if not keys:
+        return
+    columns = list(table.primary_key.columns)
+    statement = sa.delete(table).where(
+        *(column == sa.bindparam(f"k_{column.name}") for column in columns)
+    )
+    conn.execute(
+        statement,
+        [{f"k_{c.name}": value for c, value in zip(columns, key, strict=True)} for key in keys],
+    )
+
+
+def _snapshot_thinning(moment: dt.datetime, settings: Settings) -> Thinning | None:
+    """Snapshot thinning as of ``moment``: where the full tier ends, rounded down to a
+    whole interval (so an interval is thinned once, when all of it aged out)."""
+    interval = settings.snapshot_thin_seconds
+    if not interval:
+        return None
+    try:
+        edge = moment - dt.timedelta(hours=settings.snapshot_full_hours)
+    except OverflowError:
+        return None
+    seconds = edge.timestamp()
+    edge = dt.datetime.fromtimestamp(seconds - seconds % interval, dt.UTC)
+    return Thinning(edge, interval, prefix=SNAPSHOT_MESSAGE)
 
 
 def _thin_end(moment: dt.datetime, settings: Settings) -> dt.datetime | None:
@@ -571,24 +628,24 @@ def _thin_end(moment: dt.datetime, settings: Settings) -> dt.datetime | None:
 
 def _thinning(
     conn: sa.Connection, cutoff: dt.datetime, thin_end: dt.datetime | None, settings: Settings
-) -> list[str]:
-    """Ids of the beats thinning removes: in [cutoff, thin_end), all but the newest of each
-    agent in each ``heartbeat_thin_seconds`` interval (aligned to the epoch)."""
+) -> list[tuple[str, Any]]:
+    """Keys (agent, time) of the beats thinning removes: in [cutoff, thin_end), all but the
+    newest of each agent in each ``heartbeat_thin_seconds`` interval (aligned to the epoch)."""
     if thin_end is None or thin_end <= cutoff:
         return []
     interval = settings.heartbeat_thin_seconds
     query = (
-        sa.select(heartbeats.c.id, heartbeats.c.agent, heartbeats.c.timestamp)
+        sa.select(heartbeats.c.agent, heartbeats.c.timestamp)
         .where(heartbeats.c.timestamp >= to_db_time(cutoff))
         .where(heartbeats.c.timestamp < to_db_time(thin_end))
-        .order_by(heartbeats.c.agent, heartbeats.c.timestamp.desc(), heartbeats.c.id.desc())
+        .order_by(heartbeats.c.agent, heartbeats.c.timestamp.desc())
     )
-    doomed: list[str] = []
+    doomed: list[tuple[str, Any]] = []
     seen: set[tuple[str, int]] = set()
-    for key, agent, stamp in conn.execute(query):
+    for agent, stamp in conn.execute(query):
         bucket = int(from_db_time(stamp).timestamp() // interval)
         if (agent, bucket) in seen:
-            doomed.append(key)
+            doomed.append((agent, stamp))
         else:
             seen.add((agent, bucket))
     return doomed

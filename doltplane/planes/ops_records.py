@@ -22,7 +22,6 @@ from doltplane.planes.ops_types import (
     StateVersion,
     from_db_time,
     health,
-    heartbeat_id,
     to_db_time,
 )
 from doltplane.store.base import Engine
@@ -42,7 +41,6 @@ __all__ = [
     "StateReader",
     "StateVersion",
     "from_db_time",
-    "heartbeat_id",
     "heartbeats",
     "metadata",
     "operational_state",
@@ -69,9 +67,9 @@ HEARTBEAT_TABLE = "heartbeat_log"
 heartbeats = sa.Table(
     HEARTBEAT_TABLE,
     metadata,
-    sa.Column("id", sa.String(24), primary_key=True),
-    sa.Column("agent", sa.String(255), nullable=False),
-    sa.Column("timestamp", sa.DateTime(), nullable=False),
+    # keyed by (agent, time): each agent's beats in time order, 92 bytes a beat (ops_0003)
+    sa.Column("agent", sa.String(255), primary_key=True),
+    sa.Column("timestamp", sa.DateTime(), primary_key=True),
     sa.Column("status", sa.JSON(), nullable=False),
     sa.Column("cycle_number", sa.Integer(), nullable=True),
 )
@@ -220,7 +218,7 @@ class StateReader:
         query = (
             sa.select(heartbeats)
             .where(heartbeats.c.agent == agent)
-            .order_by(heartbeats.c.timestamp.desc(), heartbeats.c.id.desc())
+            .order_by(heartbeats.c.timestamp.desc())
             .limit(limit)
         )
         if self.moment is not None:

@@ -13,9 +13,9 @@ STATEMENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], dict[str, Any
         {},
     ),
     "agents": (
-        "SELECT heartbeat_log.id, heartbeat_log.agent, heartbeat_log.timestamp, heartbeat_log.status, heartbeat_log.cycle_number \nFROM heartbeat_log JOIN (SELECT heartbeat_log.agent AS agent, max(heartbeat_log.timestamp) AS last \nFROM heartbeat_log GROUP BY heartbeat_log.agent) AS anon_1 ON heartbeat_log.agent = anon_1.agent AND heartbeat_log.timestamp = anon_1.last ORDER BY heartbeat_log.agent",
+        "SELECT heartbeat_log.agent, heartbeat_log.timestamp, heartbeat_log.status, heartbeat_log.cycle_number \nFROM heartbeat_log JOIN (SELECT heartbeat_log.agent AS agent, max(heartbeat_log.timestamp) AS last \nFROM heartbeat_log GROUP BY heartbeat_log.agent) AS anon_1 ON heartbeat_log.agent = anon_1.agent AND heartbeat_log.timestamp = anon_1.last ORDER BY heartbeat_log.agent",
         (),
-        ("id", "agent", "timestamp", "status", "cycle_number"),
+        ("agent", "timestamp", "status", "cycle_number"),
         {},
     ),
     "list:": (

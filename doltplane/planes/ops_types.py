@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,16 +25,6 @@ def from_db_time(value: Any) -> dt.datetime:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     return utc(value)
-
-
-def heartbeat_id(moment: dt.datetime) -> str:
-    """A key that sorts by time: 14 hex digits of microseconds since 1970, 10 random.
-
-    Each beat's insert then lands at the end of the table's tree instead of
-    on a random leaf (random uuid4 keys dirtied a leaf per row). ``os.urandom`` rather
-    than ``secrets``: the same source, without importing hashlib on the cold CLI path."""
-    micros = int(utc(moment).timestamp() * 1_000_000)
-    return f"{max(micros, 0):014x}{os.urandom(5).hex()}"
 
 
 def _json(value: Any) -> dict[str, Any]:

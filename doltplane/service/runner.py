@@ -167,7 +167,7 @@ class Service:
                 continue
             state = previous.get(name) or JobState(interval)
             state.interval_seconds = interval
-            if state.running_since is not None or state.last_result == "running":
+            if state.running_since is not None or state.last_result not in (None, "ok", "failed"):
                 # the last service died in this run
                 state.last_result = "failed"
                 state.last_error = "interrupted: the service stopped during the run"

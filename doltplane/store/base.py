@@ -119,6 +119,40 @@ class SquashResult:
     commits_before: int
     commits_after: int
     squashed: int
+    thinned: int = 0
+    """Commits newer than the cutoff that thinning dropped (see ``Thinning``)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Thinning:
+    """Snapshot thinning in a squash: of the commits made before ``before`` (and after the
+    squash's cutoff) whose message starts with ``prefix``, only the newest of each
+    ``every_seconds`` interval, aligned to the epoch, is kept; other commits (migrations,
+    named checkpoints) all stay. An AS OF time in a thinned interval answers with the
+    newest kept commit at or before it, as it always does."""
+
+    before: dt.datetime
+    every_seconds: float
+    prefix: str = ""
+
+    def keep(self, commits: Sequence[Commit]) -> list[Commit]:
+        """``commits`` (newest first) without those thinning drops; a squash commit stays."""
+        kept: list[Commit] = []
+        buckets: set[int] = set()
+        for commit in commits:
+            moment = commit.time or commit.date
+            if (
+                commit.squashed
+                or moment >= self.before
+                or not commit.message.startswith(self.prefix)
+            ):
+                kept.append(commit)
+                continue
+            bucket = int(moment.timestamp() // self.every_seconds)
+            if bucket not in buckets:
+                buckets.add(bucket)
+                kept.append(commit)
+        return kept
 
 
 @dataclasses.dataclass(frozen=True)
@@ -293,8 +327,11 @@ class Engine(Protocol):
     # --- storage -----------------------------------------------------------
     def gc(self) -> None: ...
 
-    def squash_before(self, cutoff: dt.datetime, *, branch: str | None = None) -> SquashResult:
-        """Fold every commit older than ``cutoff`` into one, keeping newer commits as they were."""
+    def squash_before(
+        self, cutoff: dt.datetime, *, branch: str | None = None, thin: Thinning | None = None
+    ) -> SquashResult:
+        """Fold every commit older than ``cutoff`` into one, keeping newer commits as they were
+        (with ``thin``: those that thinning keeps)."""
         ...
 
     def size_bytes(self) -> int: ...

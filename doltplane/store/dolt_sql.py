@@ -45,6 +45,7 @@ from doltplane.store.base import (
     RowChange,
     RowVersion,
     SquashResult,
+    Thinning,
 )
 from doltplane.store.scratch import SQUASH_PREFIX, is_leftover, is_scratch, scratch_branch_name
 from doltplane.store.timeline import (
@@ -672,18 +673,21 @@ class DoltSqlEngine:
                 None if kind == "removed" else after,
             )
 
-    def squash_before(self, cutoff: dt.datetime, *, branch: str | None = None) -> SquashResult:
-        """Fold old history; when commits land meanwhile (or another process's gc drops
-        what this one read), start over: ``branch`` moves only from the tip that was
-        rewritten, so no commit is ever lost, and giving up changes nothing. While it
-        runs, ``squash_running()`` is true in every process, so that cadence snapshots
-        can wait instead of racing it (replaying a week of snapshots takes minutes)."""
+    def squash_before(
+        self, cutoff: dt.datetime, *, branch: str | None = None, thin: Thinning | None = None
+    ) -> SquashResult:
+        """Fold old history (and with ``thin``, drop the commits thinning does not keep);
+        when commits land meanwhile (or another process's gc drops what this one read),
+        start over: ``branch`` moves only from the tip that was rewritten, so no commit
+        made meanwhile is ever lost, and giving up changes nothing. While it runs,
+        ``squash_running()`` is true in every process, so that cadence snapshots can wait
+        instead of racing it (replaying a week of snapshots takes minutes)."""
         with self._squash_guard() as granted:
             if not granted:
                 raise DatabaseBusy(f"squash of {branch or MAIN} (another squash is running)", 1)
-            return self._squash(cutoff, branch or MAIN)
+            return self._squash(cutoff, branch or MAIN, thin)
 
-    def _squash(self, cutoff: dt.datetime, branch: str) -> SquashResult:
+    def _squash(self, cutoff: dt.datetime, branch: str, thin: Thinning | None) -> SquashResult:
         failure: DoltplaneError | None = None
         for attempt in range(self._retries + 1):
             if attempt:
@@ -691,15 +695,22 @@ class DoltSqlEngine:
             history = self.log(branch)
             cut = next((i for i, c in enumerate(history) if c.date < utc(cutoff)), len(history))
             folded = history[cut:-1]  # the root commit stays as the parent of the squash
-            if len(folded) < 2:
+            newer = history[:cut]
+            if len(folded) < 2:  # nothing to fold: the old commits stay as they are
+                newer = history[:-1]
+                folded = []
+            kept = thin.keep(newer) if thin is not None else newer
+            thinned = len(newer) - len(kept)
+            if not folded and not thinned:
                 return SquashResult(len(history), len(history), 0)
             # the scratch branch keeps the new commits reachable (from any process's gc)
             # until the branch points at them
             scratch = scratch_branch_name(SQUASH_PREFIX)
             try:
-                new_tip = self._rewrite(history[-1], folded, history[:cut], scratch)
+                new_tip = self._rewrite(history, folded, kept, scratch)
                 if self._move_branch(branch, history[0].hash, new_tip):
-                    return SquashResult(len(history), len(history) - len(folded) + 1, len(folded))
+                    after = len(kept) + (2 if folded else 1)
+                    return SquashResult(len(history), after, len(folded), thinned)
                 failure = None
             except (EngineError, InvalidRevision, DatabaseBusy) as exc:
                 failure = exc  # raced a gc or a writer: read the history afresh
@@ -733,11 +744,21 @@ class DoltSqlEngine:
                     # another process removed it first
         return sorted(names)
 
-    def _rewrite(self, root: Commit, folded: list[Commit], kept: list[Commit], scratch: str) -> str:
-        """Build the new history on the branch ``scratch``: one squash commit, then ``kept``
-        replayed with their original content, message, author and date."""
-        newest_folded = folded[0]
-        self._call("dolt_branch", [scratch, newest_folded.hash])
+    def _rewrite(
+        self, history: list[Commit], folded: list[Commit], kept: list[Commit], scratch: str
+    ) -> str:
+        """Build the new history on the branch ``scratch`` (``history`` is the branch's log,
+        newest first): the squash commit of ``folded`` if any, then ``kept`` replayed with
+        their original content, message, author and date. Without a fold, the commits
+        older than the first one thinning dropped stay as they are, hashes and all."""
+        if folded:
+            base, replay = history[-1], kept
+        else:
+            dropped = {c.hash for c in history} - {c.hash for c in kept} - {history[-1].hash}
+            oldest = max(i for i, c in enumerate(history) if c.hash in dropped)
+            newer = {c.hash for c in history[:oldest]}
+            base, replay = history[oldest + 1], [c for c in kept if c.hash in newer]
+        self._call("dolt_branch", [scratch, folded[0].hash if folded else base.hash])
         try:
             commit_sql = self._call_sql("dolt_commit", 8)
             reset_sql = self._call_sql("dolt_reset", 2)
@@ -761,17 +782,20 @@ class DoltSqlEngine:
                         ).fetchone()[0]
                     )
 
-                conn.execute(reset_sql, ("--soft", root.hash))
-                tip = recommit(
-                    f"doltplane: squashed {len(folded)} commits up to "
-                    f"{newest_folded.date:%Y-%m-%d %H:%M:%S}",
-                    newest_folded,
-                    squashed=len(folded),
-                )
-                for commit in reversed(kept):
+                tip = base.hash
+                if folded:
+                    newest_folded = folded[0]
+                    conn.execute(reset_sql, ("--soft", base.hash))
+                    tip = recommit(
+                        f"doltplane: squashed {len(folded)} commits up to "
+                        f"{newest_folded.date:%Y-%m-%d %H:%M:%S}",
+                        newest_folded,
+                        squashed=len(folded),
+                    )
+                for commit in reversed(replay):
                     conn.execute(reset_sql, ("--hard", commit.hash))
                     conn.execute(reset_sql, ("--soft", tip))
-                    tip = recommit(commit.message, commit)
+                    tip = recommit(commit.message, commit, squashed=commit.squashed)
             self._forget_commits()  # the kept commits are about to answer to new hashes
             return tip
         except DoltplaneError:

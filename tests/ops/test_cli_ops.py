@@ -91,7 +91,7 @@ def test_heartbeat_agents_cleanup_status(run) -> None:  # type: ignore[no-untype
     if "DOLTPLANE_URL" not in os.environ:  # a server doesn't show its files' size over SQL
         assert done["bytes_after"] > 0
     planes = {p["plane"]: p for p in as_json(run("status", "--json"))["planes"]}
-    assert planes["ops"]["commits"] >= 2 and planes["ops"]["schema_version"] == "ops_0002"
+    assert planes["ops"]["commits"] >= 2 and planes["ops"]["schema_version"] == "ops_0003"
     assert "ops" in run("status").output
 
 

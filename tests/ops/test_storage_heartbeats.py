@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 
 import pytest
@@ -10,7 +11,8 @@ import sqlalchemy as sa
 
 from doltplane import DataPlane
 from doltplane.errors import DoltplaneError, InvalidRevision
-from doltplane.planes.ops_records import HEARTBEAT_TABLE, heartbeat_id, heartbeats, to_db_time
+from doltplane.planes.operational import _insert_beat
+from doltplane.planes.ops_records import HEARTBEAT_TABLE, Heartbeat, heartbeats, to_db_time
 
 
 def _status(dp: DataPlane) -> list[tuple[object, ...]]:
@@ -41,16 +43,20 @@ def test_beats_never_enter_a_commit(dp: DataPlane) -> None:
     assert len(dp.ops.heartbeats("a")) == 5
 
 
-def test_heartbeat_ids_sort_by_time(dp: DataPlane) -> None:
-    moments = [dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=s) for s in range(50)]
-    keys = [heartbeat_id(m) for m in moments]
-    assert keys == sorted(keys) and len(set(keys)) == 50
-    dp.ops.heartbeat("a")
-    dp.ops.heartbeat("a")
-    with dp.engine("ops").read() as conn:
-        stored = conn.execute(sa.select(heartbeats.c.id).order_by(heartbeats.c.timestamp)).scalars()
-        ids = list(stored)
-    assert ids == sorted(ids) and all(len(i) == 24 for i in ids)
+def test_beats_of_one_agent_at_the_same_instant_are_all_kept(dp: DataPlane) -> None:
+    moment = dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)
+    beat = Heartbeat("a", moment, {"n": 1}, 7)
+    engine = dp.engine("ops")
+    stored = [engine.write(functools.partial(_insert_beat, beat=beat)) for _ in range(3)]
+    step = dt.timedelta(microseconds=1)
+    assert [s.timestamp for s in stored] == [moment, moment + step, moment + 2 * step]
+    assert stored[0] is beat  # no clash: the beat as given
+    kept = dp.ops.heartbeats("a")
+    assert [b.timestamp for b in kept] == [moment + 2 * step, moment + step, moment]
+    assert all(b.status == {"n": 1} and b.cycle_number == 7 for b in kept)
+    with engine.read() as conn:
+        key = sa.inspect(conn).get_pk_constraint(HEARTBEAT_TABLE)["constrained_columns"]
+    assert key == ["agent", "timestamp"]
 
 
 def test_as_of_answers_beats_by_their_time_never_later(dp: DataPlane) -> None:
@@ -106,7 +112,6 @@ def test_state_as_of_and_history_unchanged_by_beats(dp: DataPlane) -> None:
 
 def _beat_at(dp: DataPlane, agent: str, moment: dt.datetime) -> None:
     row = {
-        "id": heartbeat_id(moment),
         "agent": agent,
         "timestamp": to_db_time(moment),
         "status": {},

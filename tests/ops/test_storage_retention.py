@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
 
 from doltplane import DataPlane, connect
 from doltplane.config import Settings
+from doltplane.errors import InvalidRevision, NotFound
 from doltplane.migrations import runner
-from doltplane.planes.ops_records import heartbeat_id, heartbeats, to_db_time
+from doltplane.planes.ops_records import heartbeats, to_db_time
 from doltplane.store import open_engine
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -20,7 +25,6 @@ def _beats(dp: DataPlane, agent: str, every_minutes: int, hours: int) -> list[dt
     moments = [NOW - dt.timedelta(minutes=m) for m in range(0, hours * 60, every_minutes)]
     rows = [
         {
-            "id": heartbeat_id(m),
             "agent": agent,
             "timestamp": to_db_time(m),
             "status": {"m": m.isoformat()},
@@ -158,11 +162,142 @@ def test_migration_moves_old_heartbeats(tmp_path: Path) -> None:
         assert all(moved[i].status == {"i": i} for i in range(30))
         assert not dp.engine("ops").is_dirty()
         with dp.engine("ops").read() as conn:
-            ids = conn.execute(
-                sa.select(heartbeats.c.id).order_by(heartbeats.c.timestamp)
-            ).scalars()
-            keys = list(ids)
-        assert keys == sorted(keys)
+            shape = sa.inspect(conn)
+            key = shape.get_pk_constraint(heartbeats.name)["constrained_columns"]
+            assert key == ["agent", "timestamp"] and shape.get_indexes(heartbeats.name) == []
         assert old_commit is not None
         # the old commit still holds the old table; the view answers from the log by time
         assert len(dp.ops.as_of(old_commit).heartbeats("a0")) == 10
+
+
+def _downgrade(engine: Any, script: Any, target: str) -> None:
+    def run(connection: sa.Connection) -> None:
+        def steps(rev: Any, context: Any) -> Any:
+            return script._downgrade_revs(target, rev)
+
+        with EnvironmentContext(Config(), script, fn=steps, destination_rev=target) as env:
+            env.configure(connection=connection, version_table=runner.VERSION_TABLE)
+            env.run_migrations()
+
+    engine.write(run)
+
+
+def test_rekeying_the_log_keeps_beats_at_the_same_instant_and_goes_back(tmp_path: Path) -> None:
+    settings = Settings.load({"data_dir": tmp_path / "dp"})
+    engine = open_engine(settings, "ops")
+    try:
+        script = runner.script_directory("ops")
+        assert runner._apply(engine, script, "ops_0002")
+        engine.commit("migration ops ops_0002")
+        id_keyed = sa.Table(
+            "heartbeat_log",
+            sa.MetaData(),
+            sa.Column("id", sa.String(24), primary_key=True),
+            sa.Column("agent", sa.String(255)),
+            sa.Column("timestamp", sa.DateTime()),
+            sa.Column("status", sa.JSON()),
+            sa.Column("cycle_number", sa.Integer()),
+        )
+        same = to_db_time(NOW)
+        step = dt.timedelta(microseconds=1)
+        rows = [  # three beats of a0 at one instant, one of them where a nudge would land
+            {"id": "a", "agent": "a0", "timestamp": same, "status": {"i": 0}, "cycle_number": 0},
+            {"id": "b", "agent": "a0", "timestamp": same, "status": {"i": 1}, "cycle_number": 1},
+            {"id": "c", "agent": "a0", "timestamp": same, "status": {"i": 2}, "cycle_number": 2},
+            {
+                "id": "d",
+                "agent": "a0",
+                "timestamp": same + step,
+                "status": {"i": 3},
+                "cycle_number": 3,
+            },
+            {"id": "e", "agent": "a1", "timestamp": same, "status": {"i": 4}, "cycle_number": 4},
+        ]
+        engine.write(lambda conn: conn.execute(id_keyed.insert(), rows))
+        assert runner._apply(engine, script, "ops_0003")
+        engine.commit("migration ops ops_0003")
+        assert not engine.is_dirty()  # the log and its temporary copy never enter a commit
+        with engine.read() as conn:
+            kept = conn.execute(
+                sa.select(heartbeats.c.agent, heartbeats.c.timestamp, heartbeats.c.status)
+            ).all()
+            ignored = {r[0] for r in conn.exec_driver_sql("SELECT pattern FROM dolt_ignore")}
+        by_status = {status["i"]: (agent, to_db_time(when)) for agent, when, status in kept}
+        assert by_status == {
+            0: ("a0", same),
+            1: ("a0", same + 2 * step),  # same + 1 µs was taken by beat 3
+            2: ("a0", same + 3 * step),
+            3: ("a0", same + step),
+            4: ("a1", same),
+        }
+        assert "heartbeat_log_rekeyed" not in ignored and "heartbeat_log" in ignored
+        _downgrade(engine, script, "ops_0002")
+        with engine.read() as conn:
+            back = conn.execute(sa.select(id_keyed)).mappings().all()
+            indexes = {ix["name"] for ix in sa.inspect(conn).get_indexes("heartbeat_log")}
+        assert sorted(r["status"]["i"] for r in back) == [0, 1, 2, 3, 4]
+        assert all(len(r["id"]) == 24 for r in back)
+        assert indexes == {"ix_heartbeat_log_agent_timestamp", "ix_heartbeat_log_timestamp"}
+    finally:
+        engine.close()
+
+
+def test_snapshot_thinning_keeps_the_last_day_whole_and_one_an_hour_before(
+    data_dir: Path,
+) -> None:
+    hour = 3600
+    with connect(
+        data_dir,
+        checkpoint_every_writes=0,
+        checkpoint_every_seconds=0,
+        snapshot_full_hours=24,
+        snapshot_thin_seconds=hour,
+        squash_every_hours=0,
+    ) as dp:
+        engine = dp.engine("ops")
+        # dated after the migration commits made now, so that every snapshot is answerable
+        start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=1)
+        end = start + dt.timedelta(hours=48)
+        made: dict[int, tuple[str, dt.datetime]] = {}
+        for n in range(0, 144):  # a snapshot every 20 minutes for 48 hours
+            moment = start + dt.timedelta(minutes=20 * n)
+            dp.ops.set_state("s1", rig="r", agent="a", status="up", state={"n": n})
+            commit = engine.commit(f"ops snapshot {n}", date=moment)
+            assert commit is not None
+            made[n] = (commit, moment)
+        edge = (end - dt.timedelta(hours=24)).timestamp() // hour * hour
+        kept = {
+            n
+            for n, (_, moment) in made.items()
+            if moment.timestamp() >= edge
+            or not any(  # the newest of its hour
+                o > n and made[o][1].timestamp() // hour == moment.timestamp() // hour for o in made
+            )
+        }
+        assert 72 < len(kept) < 144
+        before_history = dp.ops.history("s1")
+
+        result = dp.ops.cleanup(retention_days=7, now=end)
+        assert result.commits_before - result.commits_after == 144 - len(kept)
+        versions = dp.ops.history("s1")
+        assert [v.record.state["n"] for v in versions] == sorted(kept, reverse=True)
+        assert len(before_history) == 144
+        for n, (commit, moment) in made.items():
+            view = dp.ops.as_of(moment)
+            # exact at every kept snapshot; in a thinned hour, the newest kept one before it
+            # (never later work)
+            answer = max((k for k in kept if k <= n), default=None)
+            if answer is None:  # before the first kept snapshot: the record did not exist yet
+                with pytest.raises(NotFound):
+                    view.get("s1")
+            else:
+                assert view.get("s1").state["n"] == answer
+            if n in kept:
+                assert dp.ops.as_of(commit).get("s1").state == {"n": n}  # old hash answers
+            else:
+                with pytest.raises(InvalidRevision):
+                    dp.ops.as_of(commit).get("s1")
+        # a second cleanup at the same moment has nothing left to thin
+        again = dp.ops.cleanup(retention_days=7, now=end)
+        assert again.commits_after == again.commits_before == result.commits_after
+        assert not engine.is_dirty()

@@ -76,7 +76,7 @@ def test_a_plane_with_packs_opens_without_reapplying_anything(
     engine = dp.engine("ops")
     assert is_current(engine, "ops")
     report = status(engine, "ops")
-    assert report.current == report.head == "ops_0002"
+    assert report.current == report.head == "ops_0003"
     assert not report.pending
     before = commits(dp)
     dp.close()
