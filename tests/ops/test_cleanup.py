@@ -31,7 +31,11 @@ def churn(dp: DataPlane, prefix: str, rounds: int) -> None:
 
 @pytest.mark.embedded_only("asserts the .db file shrinks after gc")
 def test_cleanup_deletes_expired_rows_and_shrinks_history(dp: DataPlane) -> None:
-    dp.ops.settings = dataclasses.replace(dp.ops.settings, squash_every_hours=0)
+    # about the squash: every snapshot here is a week old at `now`, which thinning would
+    # thin to one an hour (tests/ops/test_storage_retention.py covers that)
+    dp.ops.settings = dataclasses.replace(
+        dp.ops.settings, squash_every_hours=0, snapshot_thin_seconds=0
+    )
     churn(dp, "old", 20)
     time.sleep(2.2)
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1.1)

@@ -59,9 +59,13 @@ def test_two_snapshots_in_one_second_are_told_apart(dp: DataPlane, data_dir: Pat
 def test_cleanup_keeps_hashes_and_names_the_oldest_answerable_time(
     dp: DataPlane, data_dir: Path, manual: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # squash at every cleanup (the CLI reads its settings from the environment)
-    dp.ops.settings = dataclasses.replace(dp.ops.settings, squash_every_hours=0)
+    # squash at every cleanup (the CLI reads its settings from the environment); no
+    # snapshot thinning, which would drop all but one of these week-old snapshots
+    dp.ops.settings = dataclasses.replace(
+        dp.ops.settings, squash_every_hours=0, snapshot_thin_seconds=0
+    )
     monkeypatch.setenv("DOLTPLANE_SQUASH_EVERY_HOURS", "0")
+    monkeypatch.setenv("DOLTPLANE_SNAPSHOT_THIN_SECONDS", "0")
     snapshot(dp, "old", 2)
     before_cutoff = dt.datetime.now(dt.UTC)  # inside the history cleanup will squash
     snapshot(dp, "old", 2)
