@@ -49,11 +49,11 @@ class Settings:
     """...or when this many seconds passed since the last snapshot (0: never). Five
     minutes: at 200 agents each snapshot records about 90 KB of changed state, so a
     snapshot a minute alone would pass the 100 MB/day storage budget."""
-    gc_growth_mb: float = 64.0
+    gc_growth_mb: float = 32.0
     """Collect garbage after a snapshot once the plane's file grew this many MB since the
     last collection, whichever process wrote (0: only during cleanup); every write leaves
     tens of KB of garbage."""
-    gc_growth_factor: float = 0.5
+    gc_growth_factor: float = 0.25
     """...and by at least this multiple of its size after that collection, so that
     collecting (which costs time in proportion to the live data) stays rare on big stores."""
     gc_every_writes: int = 0
