@@ -98,12 +98,60 @@ class DoltSqlEngine:
         self._known_commits: set[str] = set()
         self._lines: OrderedDict[str, tuple[LineEntry, ...]] = OrderedDict()
 
-    # --- hooks each engine implements ---------------------------------------
+    # --- writes: one retry loop for both engines ------------------------------
     def _run(
         self, fn: Callable[[sa.Connection], T], branch: str | None, *, begin: bool, what: str
     ) -> T:
         """Run ``fn`` on ``branch`` (in one write transaction when ``begin``), retried whole
-        while another writer holds what it needs."""
+        while another writer holds what it needs; then DatabaseBusy."""
+        for attempt in range(self._retries + 1):
+            try:
+                return self._transaction(fn, branch, begin)
+            except (DoltplaneError, _Conflicted):
+                raise
+            except OverflowError as exc:  # the driver binding an int beyond 64 bits
+                raise InvalidInput(
+                    f"{what}: a value is out of the database's range ({exc})"
+                ) from None
+            except Exception as exc:
+                if not self._from_database(exc):
+                    raise  # the caller's own error, not the database's
+                if not self._retry_after(exc, last=attempt == self._retries):
+                    raise self._translate(exc, what) from None
+                if attempt < self._retries:
+                    time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))
+        raise DatabaseBusy(what, self._retries + 1)
+
+    def write(
+        self,
+        fn: Callable[[sa.Connection], T],
+        *,
+        branch: str | None = None,
+        message: Callable[[T], str | None] | None = None,
+        author: str | None = None,
+    ) -> T:
+        def run(conn: sa.Connection) -> T:
+            result = fn(conn)
+            text = None if message is None else message(result)
+            if text is not None:
+                args = ["-A", "--skip-empty", "-m", stamped(text), *self._author_args(author)]
+                self._exec(conn, self._call_sql("dolt_commit", len(args)), args)
+            return result
+
+        return self._run(run, branch, begin=True, what=f"write on {branch or MAIN}")
+
+    # --- hooks each engine implements ---------------------------------------
+    def _transaction(self, fn: Callable[[sa.Connection], T], branch: str | None, begin: bool) -> T:
+        """One attempt of ``_run``: ``fn`` on a connection to ``branch``, inside a write
+        transaction when ``begin`` (committed on return, rolled back on any error)."""
+        raise NotImplementedError
+
+    def _from_database(self, exc: BaseException) -> bool:
+        """Whether ``exc`` came from the driver or SQLAlchemy (not from the caller's code)."""
+        raise NotImplementedError
+
+    def _retry_after(self, exc: BaseException, *, last: bool) -> bool:
+        """Whether the failed attempt (``last``: the final one) is worth running again."""
         raise NotImplementedError
 
     def read(self, revision: str | None = None) -> AbstractContextManager[sa.Connection]:
