@@ -12,6 +12,7 @@ history and diff rows come from, and how the squash is locked.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import random
 import re
@@ -67,6 +68,13 @@ _LINE_CACHE = 8
 _LINE_EXTEND_STEPS = 16
 _ABBREVIATED = re.compile(r"([0-9a-v]{7,64})((?:[~^][0-9]*)*)")
 _AMBIGUOUS_SHOWN = 5
+_ORDER_CACHE = 64
+
+
+@functools.lru_cache(maxsize=256)
+def _history_sql(source: str, key: tuple[str, ...]) -> str:
+    where = " AND ".join(f"{ident(k)} = ?" for k in key) or "1"
+    return f"SELECT * FROM {source} WHERE {where}"
 
 
 def ident(name: str) -> str:
@@ -97,6 +105,7 @@ class DoltSqlEngine:
     def _init_shared(self) -> None:
         self._known_commits: set[str] = set()
         self._lines: OrderedDict[str, tuple[LineEntry, ...]] = OrderedDict()
+        self._orders: OrderedDict[frozenset[str], dict[str, int]] = OrderedDict()
 
     # --- writes: one retry loop for both engines ------------------------------
     def _run(
@@ -666,34 +675,57 @@ class DoltSqlEngine:
     def row_history(
         self, table: str, key: Mapping[str, Any], *, revision: str | None = None
     ) -> list[RowVersion]:
-        where = " AND ".join(f"{ident(k)} = ?" for k in key) or "1"
         rev = None if revision is None else self.resolve_revision(revision)
         source, source_params = self._history_source(table, rev)
-        params = [*source_params, *key.values()]
-        result = []
-        with self._history_read(*([rev] if rev else [])) as conn:
-            cursor = self._exec(conn, f"SELECT * FROM {source} WHERE {where}", tuple(params))
-            columns = list(cursor.keys())
-            for values in cursor.fetchall():
-                row = dict(zip(columns, values, strict=True))
-                result.append(
-                    RowVersion(
-                        commit=row["commit_hash"],
-                        date=parse_date(row["commit_date"]),
-                        author=row["committer"],
-                        row={k: v for k, v in row.items() if k not in _META_COLUMNS},
-                    )
-                )
-            if len({v.date for v in result}) < len(result):
-                # commit dates have one-second resolution: break ties by the log's
-                # topological order (newest first), not by however the rows came back
-                log = "dolt_log(?)" if rev is not None else "dolt_log"
-                hashes = self._exec(
-                    conn, f"SELECT commit_hash FROM {log}", (rev,) if rev is not None else ()
-                ).scalars()
-                position = {h: i for i, h in enumerate(hashes)}
-                result.sort(key=lambda v: position.get(v.commit, len(position)))
+        sql = _history_sql(source, tuple(key))
+        commits = (rev,) if rev else ()
+        columns, rows = self._history_rows(sql, [*source_params, *key.values()], commits)
+        commit_at, committer_at, date_at = (
+            columns.index("commit_hash"),
+            columns.index("committer"),
+            columns.index("commit_date"),
+        )
+        data = [(n, c) for n, c in enumerate(columns) if c not in _META_COLUMNS]
+        result = [
+            RowVersion(
+                commit=values[commit_at],
+                date=parse_date(values[date_at]),
+                author=values[committer_at],
+                row={c: values[n] for n, c in data},
+            )
+            for values in rows
+        ]
+        if len({v.date for v in result}) < len(result):
+            # commit dates have one-second resolution: break ties by the log's
+            # topological order (newest first), not by however the rows came back
+            position = self._log_positions(rev, frozenset(v.commit for v in result))
+            result.sort(key=lambda v: position.get(v.commit, len(position)))
         return result
+
+    def _log_positions(self, rev: str | None, commits: frozenset[str]) -> dict[str, int]:
+        """Where each of ``commits`` stands in the log (newest first). Commits are immutable,
+        so their order is remembered per set: a history read again skips the log walk."""
+        cached = self._orders.get(commits)
+        if cached is not None:
+            return cached
+        log = "dolt_log(?)" if rev is not None else "dolt_log"
+        given = (rev,) if rev is not None else ()
+        _, rows = self._history_rows(f"SELECT commit_hash FROM {log}", given, given)
+        position = {h: i for i, (h,) in enumerate(rows) if h in commits}
+        with self._lock:
+            self._orders[commits] = position
+            while len(self._orders) > _ORDER_CACHE:
+                self._orders.popitem(last=False)
+        return position
+
+    def _history_rows(
+        self, sql: str, params: Sequence[Any], commits: Sequence[str]
+    ) -> tuple[list[str], list[Any]]:
+        """Column names and rows of a history read (shared SQL) where ``_history_read``
+        runs it."""
+        with self._history_read(*commits) as conn:
+            cursor = self._exec(conn, sql, tuple(params))
+            return list(cursor.keys()), list(cursor.fetchall())
 
     def diff(self, table: str, from_revision: str, to_revision: str) -> Iterator[RowChange]:
         start = self.resolve_revision(from_revision)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import random
 import shutil
 import tempfile
 import threading
@@ -32,6 +33,7 @@ import sqlalchemy as sa
 
 from doltplane.config import Settings
 from doltplane.errors import (
+    DatabaseBusy,
     DoltplaneError,
     EngineError,
     InvalidInput,
@@ -423,26 +425,53 @@ class DoltliteEngine(DoltSqlEngine):
             conns.move_to_end(target)
         return conn
 
+    def _kept_read(self, target: str | None, run: Callable[[Any], T], what: str) -> T:
+        """``run`` on this thread's kept reader; retried while busy (a read can meet another
+        process's gc swapping the file in), then DatabaseBusy."""
+        for attempt in range(self._retries + 1):
+            try:
+                return run(self._kept_reader(target))
+            except DoltplaneError:
+                raise
+            except Exception as exc:
+                if not _is_busy(exc):
+                    raise translate(exc, what) from None
+                if attempt < self._retries:
+                    self._next_follow = 0.0  # the file may have been replaced meanwhile
+                    time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))
+        raise DatabaseBusy(what, self._retries + 1)
+
     def fetch_rows(
         self, sql: str, params: Sequence[Any] = (), revision: str | None = None
     ) -> list[tuple[Any, ...]]:
         """Rows of one read-only statement (SQL compiled once by the caller from SQLAlchemy
         Core), on a connection kept per thread and revision: no pool, no per-call rollback."""
         target = None if revision is None else self.resolve_revision(revision)
-        try:
-            try:
-                conn = self._kept_reader(target)
-            except InvalidRevision:
-                if target is None or revision is None:
-                    raise
-                self._forget_commit(target)  # removed by a squash and gc elsewhere
-                target = self.resolve_revision(revision)
-                conn = self._kept_reader(target)
+        with suppress(Exception):  # busy, a revision gone, a driver error: redone below
+            rows: list[tuple[Any, ...]] = self._kept_reader(target).execute(sql, params).fetchall()
+            return rows
+        what = f"read at {revision or 'working state'}"
+
+        def run(conn: Any) -> list[tuple[Any, ...]]:
             return list(conn.execute(sql, params).fetchall())
-        except DoltplaneError:
-            raise
-        except Exception as exc:
-            raise translate(exc, f"read at {revision or 'working state'}") from None
+
+        try:
+            return self._kept_read(target, run, what)
+        except InvalidRevision:
+            if target is None or revision is None:
+                raise
+            self._forget_commit(target)  # removed by a squash and gc elsewhere
+            return self._kept_read(self.resolve_revision(revision), run, what)
+
+    def _history_rows(
+        self, sql: str, params: Sequence[Any], commits: Sequence[str]
+    ) -> tuple[list[str], list[Any]]:
+        # history reads name their revision in the SQL: the live kept reader answers them
+        def run(conn: Any) -> tuple[list[str], list[Any]]:
+            cursor = conn.execute(sql, tuple(params))
+            return [d[0] for d in cursor.description or ()], cursor.fetchall()
+
+        return self._kept_read(None, run, "history read")
 
     def query(
         self,
