@@ -69,6 +69,7 @@ _LINE_EXTEND_STEPS = 16
 _ABBREVIATED = re.compile(r"([0-9a-v]{7,64})((?:[~^][0-9]*)*)")
 _AMBIGUOUS_SHOWN = 5
 _ORDER_CACHE = 64
+_PARENT_CACHE = 65_536
 
 
 @functools.lru_cache(maxsize=256)
@@ -106,6 +107,7 @@ class DoltSqlEngine:
         self._known_commits: set[str] = set()
         self._lines: OrderedDict[str, tuple[LineEntry, ...]] = OrderedDict()
         self._orders: OrderedDict[frozenset[str], dict[str, int]] = OrderedDict()
+        self._parents: OrderedDict[str, str | None] = OrderedDict()
 
     # --- writes: one retry loop for both engines ------------------------------
     def _run(
@@ -480,19 +482,23 @@ class DoltSqlEngine:
         return None
 
     def first_parents(self, commits: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        unique = list(dict.fromkeys(commits))
-        with self.read() as conn:
-            for start in range(0, len(unique), 500):
-                part = unique[start : start + 500]
-                rows = self._exec(
-                    conn,
-                    "SELECT commit_hash, parent_hash FROM dolt_commit_ancestors "
-                    f"WHERE parent_index = 0 AND commit_hash IN ({', '.join('?' * len(part))})",
-                    tuple(part),
-                ).fetchall()
-                found.update((str(c), str(p)) for c, p in rows if p is not None)
-        return found
+        # a commit's parents are part of its hash: remembered, they never go stale
+        known = self._parents
+        missing = [c for c in dict.fromkeys(commits) if c not in known]
+        for start in range(0, len(missing), 500):
+            part = missing[start : start + 500]
+            _, rows = self._live_rows(
+                "SELECT commit_hash, parent_hash FROM dolt_commit_ancestors "
+                f"WHERE parent_index = 0 AND commit_hash IN ({', '.join('?' * len(part))})",
+                part,
+            )
+            found = {str(c): str(p) for c, p in rows if p is not None}
+            with self._lock:
+                for commit in part:
+                    known[commit] = found.get(commit)
+                while len(known) > _PARENT_CACHE:
+                    known.popitem(last=False)
+        return {c: p for c in commits if (p := known.get(c)) is not None}
 
     def resolve_time(self, when: dt.datetime, *, branch: str | None = None) -> str:
         moment = check_time(when)
@@ -717,6 +723,12 @@ class DoltSqlEngine:
             while len(self._orders) > _ORDER_CACHE:
                 self._orders.popitem(last=False)
         return position
+
+    def _live_rows(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[Any]]:
+        """Column names and rows of a read (shared SQL) of the live database."""
+        with self.read() as conn:
+            cursor = self._exec(conn, sql, tuple(params))
+            return list(cursor.keys()), list(cursor.fetchall())
 
     def _history_rows(
         self, sql: str, params: Sequence[Any], commits: Sequence[str]

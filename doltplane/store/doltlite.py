@@ -467,6 +467,9 @@ class DoltliteEngine(DoltSqlEngine):
         self, sql: str, params: Sequence[Any], commits: Sequence[str]
     ) -> tuple[list[str], list[Any]]:
         # history reads name their revision in the SQL: the live kept reader answers them
+        return self._live_rows(sql, params)
+
+    def _live_rows(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[Any]]:
         def run(conn: Any) -> tuple[list[str], list[Any]]:
             cursor = conn.execute(sql, tuple(params))
             return [d[0] for d in cursor.description or ()], cursor.fetchall()
