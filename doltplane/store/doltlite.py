@@ -168,7 +168,7 @@ class _ThreadConnections:
     def __init__(self, generation: int) -> None:
         self.generation = generation
         self.readers: OrderedDict[str | None, Any] = OrderedDict()
-        self.writers: dict[str, tuple[sa.Connection, Any]] = {}
+        self.writers: OrderedDict[str, tuple[sa.Connection, Any]] = OrderedDict()
 
     def drop_writer(self, branch: str) -> None:
         conn, raw = self.writers.pop(branch)
@@ -350,6 +350,12 @@ class DoltliteEngine(DoltSqlEngine):
                 isolation_level="AUTOCOMMIT",
             )
             kept = writers[key] = (engine.connect(), raw)
+            if len(writers) > _READ_ENGINE_CACHE:  # agent branches come and go
+                idle = [b for b, (_, r) in writers.items() if b != key and not r.in_transaction]
+                for old in idle[: len(writers) - _READ_ENGINE_CACHE]:
+                    self._thread_conns().drop_writer(old)
+        else:
+            writers.move_to_end(key)
         return kept
 
     def _transaction(self, fn: Callable[[sa.Connection], T], branch: str | None, begin: bool) -> T:

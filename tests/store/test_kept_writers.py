@@ -126,3 +126,15 @@ def test_both_engines_share_one_write_and_retry_loop() -> None:
     for name in ("_run", "write"):
         assert getattr(DoltliteEngine, name) is getattr(DoltSqlEngine, name)
         assert getattr(ServerEngine, name) is getattr(DoltSqlEngine, name)
+
+
+def test_a_thread_keeps_a_bounded_number_of_branch_writers(engine: DoltliteEngine) -> None:
+    names = [f"agents/a{n}" for n in range(doltlite._READ_ENGINE_CACHE + 4)]
+    for name in names:
+        engine.create_branch(name)
+        engine.write(lambda c: c.exec_driver_sql("UPDATE t SET v = 9"), branch=name)
+    assert len(engine._thread_conns().writers) <= doltlite._READ_ENGINE_CACHE
+    for name in names:  # an evicted branch's writer opens again
+        engine.write(lambda c: c.exec_driver_sql("UPDATE t SET v = v + 1"), branch=name)
+        engine.commit("ten", branch=name)
+        assert engine.fetch_rows(SELECT, ("a",), name) == [(10,)]
