@@ -17,7 +17,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -113,8 +113,7 @@ class CleanupResult:
     """Beats inside the window removed by thinning (``heartbeat_full_hours``)."""
 
 
-@dataclasses.dataclass(frozen=True)
-class _StateWrite:
+class _StateWrite(NamedTuple):  # a tuple: built once per record of a batch, 10x cheaper
     id: str
     rig: str
     agent: str
