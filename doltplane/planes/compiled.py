@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +88,20 @@ class CompiledWrite:
             values[name] if process is None else process(values[name])
             for name, process in zip(self.order, self.processors, strict=True)
         )
+
+    def stored(self, name: str, value: Any) -> Any:
+        """``value`` of the parameter ``name`` as the statement stores it."""
+        process = self.processors[self.order.index(name)]
+        return value if process is None else process(value)
+
+    def picker(self, names: Sequence[str]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+        """Parameters in the statement's order taken from a tuple of values named ``names``,
+        for batches (one C-level pick per row); each value already in stored form."""
+        positions = [names.index(name) for name in self.order]
+        if len(positions) == 1:
+            only = positions[0]
+            return lambda row: (row[only],)
+        return operator.itemgetter(*positions)
 
 
 def compile_write(

@@ -287,12 +287,27 @@ class Ledger(LedgerReader, LedgerWriter):
             raise NotFound(f"{kind} history", id, hint="no commit holds it")
         # dolt_history lists the row at every commit that holds it; keep the commits that
         # made a version: those where the row differs from (or is absent in) the first parent
-        records = {v.commit: record_from_row(kind, v.row) for v in versions}
-        parents = self._first_parents(list(records))
+        # (stored rows compared first: equal rows are equal records, and most commits that
+        # hold the row did not touch it, so only the few changes are decoded)
+        rows = {v.commit: v.row for v in versions}
+        parents = self._first_parents(list(rows))
+        records: dict[str, Any] = {}
+
+        def record(commit: str) -> Any:
+            if commit not in records:
+                records[commit] = record_from_row(kind, rows[commit])
+            return records[commit]
+
+        def changed(commit: str) -> bool:
+            parent = parents.get(commit, "")
+            if parent not in rows:
+                return True
+            return rows[parent] != rows[commit] and record(parent) != record(commit)
+
         return [
-            RecordVersion(v.commit, v.date, v.author, records[v.commit])
+            RecordVersion(v.commit, v.date, v.author, record(v.commit))
             for v in versions
-            if records.get(parents.get(v.commit, "")) != records[v.commit]
+            if changed(v.commit)
         ]
 
     def _first_parents(self, commits: list[str]) -> dict[str, str]:

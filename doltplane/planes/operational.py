@@ -17,7 +17,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -88,8 +88,13 @@ _UPDATE = (
 )
 
 # the state arrives as the JSON text its validation produced: serialized once per write
-_INSERT_SQL = compile_write(_INSERT, *(c.name for c in operational_state.c), stored=("state",))
-_UPDATE_SQL = compile_write(_UPDATE, stored=("state",))
+_INSERT_SQL = compile_write(
+    _INSERT, *(c.name for c in operational_state.c), stored=("state", "updated_at")
+)
+_UPDATE_SQL = compile_write(_UPDATE, stored=("state", "updated_at"))
+_ROW = ("id", "rig", "agent", "status", "state", "version", "updated_at", "key")
+_PICK_INSERT = _INSERT_SQL.picker(_ROW)
+_PICK_UPDATE = _UPDATE_SQL.picker(_ROW)
 _UPSERT_SQL = compile_write(_UPSERT, *(c.name for c in operational_state.c), stored=("state",))
 
 
@@ -107,8 +112,7 @@ class CleanupResult:
     """Beats inside the window removed by thinning (``heartbeat_full_hours``)."""
 
 
-@dataclasses.dataclass(frozen=True)
-class _StateWrite:
+class _StateWrite(NamedTuple):  # a tuple: built once per record of a batch, 10x cheaper
     id: str
     rig: str
     agent: str
@@ -216,25 +220,18 @@ class Operational(StateReader):
                 AgentState(w.id, w.rig, w.agent, w.status, w.state, current.get(w.id, 0) + 1, now)
                 for w in writes
             ]
-            stamp = to_db_time(now)
+            # one tuple per row, in _ROW's names; the time converted to its stored text once
+            stamp = _UPSERT_SQL.stored("updated_at", to_db_time(now))
             rows = [
-                {
-                    "id": r.id,
-                    "rig": r.rig,
-                    "agent": r.agent,
-                    "status": r.status,
-                    "state": w.state_text,
-                    "version": r.version,
-                    "updated_at": stamp,
-                }
+                (r.id, r.rig, r.agent, r.status, w.state_text, r.version, stamp, r.id)
                 for r, w in zip(results, writes, strict=True)
             ]
-            inserts = [r for r in rows if r["id"] not in current]
-            updates = [{**r, "key": r["id"]} for r in rows if r["id"] in current]
+            inserts = [_PICK_INSERT(r) for r in rows if r[0] not in current]
+            updates = [_PICK_UPDATE(r) for r in rows if r[0] in current]
             if inserts:
-                raw.executemany(_INSERT_SQL.sql, [_INSERT_SQL.params(r) for r in inserts])
+                raw.executemany(_INSERT_SQL.sql, inserts)
             if updates:
-                raw.executemany(_UPDATE_SQL.sql, [_UPDATE_SQL.params(r) for r in updates])
+                raw.executemany(_UPDATE_SQL.sql, updates)
             return results
 
         try:

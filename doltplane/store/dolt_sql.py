@@ -12,6 +12,7 @@ history and diff rows come from, and how the squash is locked.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import random
 import re
@@ -68,6 +69,14 @@ _LINE_CACHE = 8
 _LINE_EXTEND_STEPS = 16
 _ABBREVIATED = re.compile(r"([0-9a-v]{7,64})((?:[~^][0-9]*)*)")
 _AMBIGUOUS_SHOWN = 5
+_ORDER_CACHE = 64
+_PARENT_CACHE = 65_536
+
+
+@functools.lru_cache(maxsize=256)
+def _history_sql(source: str, key: tuple[str, ...]) -> str:
+    where = " AND ".join(f"{ident(k)} = ?" for k in key) or "1"
+    return f"SELECT * FROM {source} WHERE {where}"
 
 
 def ident(name: str) -> str:
@@ -98,13 +107,63 @@ class DoltSqlEngine:
     def _init_shared(self) -> None:
         self._known_commits: set[str] = set()
         self._lines: OrderedDict[str, tuple[LineEntry, ...]] = OrderedDict()
+        self._orders: OrderedDict[frozenset[str], dict[str, int]] = OrderedDict()
+        self._parents: OrderedDict[str, str | None] = OrderedDict()
 
-    # --- hooks each engine implements ---------------------------------------
+    # --- writes: one retry loop for both engines ------------------------------
     def _run(
         self, fn: Callable[[sa.Connection], T], branch: str | None, *, begin: bool, what: str
     ) -> T:
         """Run ``fn`` on ``branch`` (in one write transaction when ``begin``), retried whole
-        while another writer holds what it needs."""
+        while another writer holds what it needs; then DatabaseBusy."""
+        for attempt in range(self._retries + 1):
+            try:
+                return self._transaction(fn, branch, begin)
+            except (DoltplaneError, _Conflicted):
+                raise
+            except OverflowError as exc:  # the driver binding an int beyond 64 bits
+                raise InvalidInput(
+                    f"{what}: a value is out of the database's range ({exc})"
+                ) from None
+            except Exception as exc:
+                if not self._from_database(exc):
+                    raise  # the caller's own error, not the database's
+                if not self._retry_after(exc, last=attempt == self._retries):
+                    raise self._translate(exc, what) from None
+                if attempt < self._retries:
+                    time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))
+        raise DatabaseBusy(what, self._retries + 1)
+
+    def write(
+        self,
+        fn: Callable[[sa.Connection], T],
+        *,
+        branch: str | None = None,
+        message: Callable[[T], str | None] | None = None,
+        author: str | None = None,
+    ) -> T:
+        def run(conn: sa.Connection) -> T:
+            result = fn(conn)
+            text = None if message is None else message(result)
+            if text is not None:
+                args = ["-A", "--skip-empty", "-m", stamped(text), *self._author_args(author)]
+                self._exec(conn, self._call_sql("dolt_commit", len(args)), args)
+            return result
+
+        return self._run(run, branch, begin=True, what=f"write on {branch or MAIN}")
+
+    # --- hooks each engine implements ---------------------------------------
+    def _transaction(self, fn: Callable[[sa.Connection], T], branch: str | None, begin: bool) -> T:
+        """One attempt of ``_run``: ``fn`` on a connection to ``branch``, inside a write
+        transaction when ``begin`` (committed on return, rolled back on any error)."""
+        raise NotImplementedError
+
+    def _from_database(self, exc: BaseException) -> bool:
+        """Whether ``exc`` came from the driver or SQLAlchemy (not from the caller's code)."""
+        raise NotImplementedError
+
+    def _retry_after(self, exc: BaseException, *, last: bool) -> bool:
+        """Whether the failed attempt (``last``: the final one) is worth running again."""
         raise NotImplementedError
 
     def read(self, revision: str | None = None) -> AbstractContextManager[sa.Connection]:
@@ -424,19 +483,23 @@ class DoltSqlEngine:
         return None
 
     def first_parents(self, commits: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        unique = list(dict.fromkeys(commits))
-        with self.read() as conn:
-            for start in range(0, len(unique), 500):
-                part = unique[start : start + 500]
-                rows = self._exec(
-                    conn,
-                    "SELECT commit_hash, parent_hash FROM dolt_commit_ancestors "
-                    f"WHERE parent_index = 0 AND commit_hash IN ({', '.join('?' * len(part))})",
-                    tuple(part),
-                ).fetchall()
-                found.update((str(c), str(p)) for c, p in rows if p is not None)
-        return found
+        # a commit's parents are part of its hash: remembered, they never go stale
+        known = self._parents
+        missing = [c for c in dict.fromkeys(commits) if c not in known]
+        for start in range(0, len(missing), 500):
+            part = missing[start : start + 500]
+            _, rows = self._live_rows(
+                "SELECT commit_hash, parent_hash FROM dolt_commit_ancestors "
+                f"WHERE parent_index = 0 AND commit_hash IN ({', '.join('?' * len(part))})",
+                part,
+            )
+            found = {str(c): str(p) for c, p in rows if p is not None}
+            with self._lock:
+                for commit in part:
+                    known[commit] = found.get(commit)
+                while len(known) > _PARENT_CACHE:
+                    known.popitem(last=False)
+        return {c: p for c in commits if (p := known.get(c)) is not None}
 
     def resolve_time(self, when: dt.datetime, *, branch: str | None = None) -> str:
         moment = check_time(when)
@@ -619,34 +682,63 @@ class DoltSqlEngine:
     def row_history(
         self, table: str, key: Mapping[str, Any], *, revision: str | None = None
     ) -> list[RowVersion]:
-        where = " AND ".join(f"{ident(k)} = ?" for k in key) or "1"
         rev = None if revision is None else self.resolve_revision(revision)
         source, source_params = self._history_source(table, rev)
-        params = [*source_params, *key.values()]
-        result = []
-        with self._history_read(*([rev] if rev else [])) as conn:
-            cursor = self._exec(conn, f"SELECT * FROM {source} WHERE {where}", tuple(params))
-            columns = list(cursor.keys())
-            for values in cursor.fetchall():
-                row = dict(zip(columns, values, strict=True))
-                result.append(
-                    RowVersion(
-                        commit=row["commit_hash"],
-                        date=parse_date(row["commit_date"]),
-                        author=row["committer"],
-                        row={k: v for k, v in row.items() if k not in _META_COLUMNS},
-                    )
-                )
-            if len({v.date for v in result}) < len(result):
-                # commit dates have one-second resolution: break ties by the log's
-                # topological order (newest first), not by however the rows came back
-                log = "dolt_log(?)" if rev is not None else "dolt_log"
-                hashes = self._exec(
-                    conn, f"SELECT commit_hash FROM {log}", (rev,) if rev is not None else ()
-                ).scalars()
-                position = {h: i for i, h in enumerate(hashes)}
-                result.sort(key=lambda v: position.get(v.commit, len(position)))
+        sql = _history_sql(source, tuple(key))
+        commits = (rev,) if rev else ()
+        columns, rows = self._history_rows(sql, [*source_params, *key.values()], commits)
+        commit_at, committer_at, date_at = (
+            columns.index("commit_hash"),
+            columns.index("committer"),
+            columns.index("commit_date"),
+        )
+        data = [(n, c) for n, c in enumerate(columns) if c not in _META_COLUMNS]
+        result = [
+            RowVersion(
+                commit=values[commit_at],
+                date=parse_date(values[date_at]),
+                author=values[committer_at],
+                row={c: values[n] for n, c in data},
+            )
+            for values in rows
+        ]
+        if len({v.date for v in result}) < len(result):
+            # commit dates have one-second resolution: break ties by the log's
+            # topological order (newest first), not by however the rows came back
+            position = self._log_positions(rev, frozenset(v.commit for v in result))
+            result.sort(key=lambda v: position.get(v.commit, len(position)))
         return result
+
+    def _log_positions(self, rev: str | None, commits: frozenset[str]) -> dict[str, int]:
+        """Where each of ``commits`` stands in the log (newest first). Commits are immutable,
+        so their order is remembered per set: a history read again skips the log walk."""
+        cached = self._orders.get(commits)
+        if cached is not None:
+            return cached
+        log = "dolt_log(?)" if rev is not None else "dolt_log"
+        given = (rev,) if rev is not None else ()
+        _, rows = self._history_rows(f"SELECT commit_hash FROM {log}", given, given)
+        position = {h: i for i, (h,) in enumerate(rows) if h in commits}
+        with self._lock:
+            self._orders[commits] = position
+            while len(self._orders) > _ORDER_CACHE:
+                self._orders.popitem(last=False)
+        return position
+
+    def _live_rows(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[Any]]:
+        """Column names and rows of a read (shared SQL) of the live database."""
+        with self.read() as conn:
+            cursor = self._exec(conn, sql, tuple(params))
+            return list(cursor.keys()), list(cursor.fetchall())
+
+    def _history_rows(
+        self, sql: str, params: Sequence[Any], commits: Sequence[str]
+    ) -> tuple[list[str], list[Any]]:
+        """Column names and rows of a history read (shared SQL) where ``_history_read``
+        runs it."""
+        with self._history_read(*commits) as conn:
+            cursor = self._exec(conn, sql, tuple(params))
+            return list(cursor.keys()), list(cursor.fetchall())
 
     def diff(self, table: str, from_revision: str, to_revision: str) -> Iterator[RowChange]:
         start = self.resolve_revision(from_revision)

@@ -55,7 +55,6 @@ from doltplane.store.base import (
 from doltplane.store.capabilities import EMBEDDED, Capabilities
 from doltplane.store.dolt_sql import DoltSqlEngine, _Conflicted, ident
 from doltplane.store.loader import check_database_file, sqlite_module
-from doltplane.store.timeline import stamped
 from doltplane.validation import check_branch_name
 
 try:
@@ -159,6 +158,38 @@ def _read_only_authorizer(
     return int(sqlite3.SQLITE_DENY)
 
 
+_FOLLOW_EVERY = 0.05
+"""Seconds between two checks, on the read path, that the file was not replaced."""
+
+
+class _ThreadConnections:
+    """One thread's kept connections on one engine: readers by revision, writers by branch."""
+
+    def __init__(self, generation: int) -> None:
+        self.generation = generation
+        self.readers: OrderedDict[str | None, Any] = OrderedDict()
+        self.writers: OrderedDict[str, tuple[sa.Connection, Any]] = OrderedDict()
+
+    def drop_writer(self, branch: str) -> None:
+        conn, raw = self.writers.pop(branch)
+        with suppress(Exception):
+            conn.close()
+        with suppress(Exception):
+            raw.close()
+
+    def close(self) -> None:
+        for branch in list(self.writers):
+            self.drop_writer(branch)
+        for conn in self.readers.values():
+            with suppress(Exception):
+                conn.close()
+        self.readers.clear()
+
+    def __del__(self) -> None:
+        # the thread ended: its SQLAlchemy connections go back before they are collected
+        self.close()
+
+
 _PROGRESS_EVERY = 10_000
 """SQLite VM instructions between two checks of the query deadline (well under 1 ms)."""
 
@@ -184,6 +215,7 @@ class DoltliteEngine(DoltSqlEngine):
         # a bump of the generation retires every thread's set at its next use
         self._kept = threading.local()
         self._generation = 0
+        self._next_follow = 0.0
         check_database_file(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -250,10 +282,15 @@ class DoltliteEngine(DoltSqlEngine):
             return None
         return info.st_dev, info.st_ino
 
-    def _follow_file(self) -> None:
-        """Drop every pooled connection when the file was replaced (``dolt_gc`` in any
-        process rewrites it): connections on the old file can read a stale graph and
-        refuse writes as read-only."""
+    def _follow_file(self, *, force: bool = False) -> None:
+        """Drop every kept and pooled connection when the file was replaced (``dolt_gc`` in
+        any process rewrites it): connections on the old file can read a stale graph and
+        refuse writes as read-only. Writes (``force``) look every time; reads at most every
+        ``_FOLLOW_EVERY`` seconds, since the ``stat`` was a tenth of a point read."""
+        now = time.monotonic()
+        if not force and now < self._next_follow:
+            return
+        self._next_follow = now + _FOLLOW_EVERY
         identity = self._file_identity()
         if identity is None or identity == self._identity:
             return
@@ -265,7 +302,7 @@ class DoltliteEngine(DoltSqlEngine):
 
     def _writer(self, branch: str | None) -> sa.Engine:
         key = branch or MAIN
-        self._follow_file()
+        self._follow_file(force=True)
         with self._lock:
             engine = self._writers.get(key)
             if engine is None:
@@ -290,68 +327,63 @@ class DoltliteEngine(DoltSqlEngine):
         return self._writer(MAIN)
 
     # --- SQL access -------------------------------------------------------
-    def _run(
-        self, fn: Callable[[sa.Connection], T], branch: str | None, *, begin: bool, what: str
-    ) -> T:
-        """Run ``fn`` (in BEGIN IMMEDIATE when ``begin``), retrying the whole of it while busy,
-        and on fresh connections after a write was refused as read-only."""
-        for attempt in range(self._retries + 1):
-            engine = self._writer(branch)
-            try:
-                with engine.connect() as conn:
-                    raw = conn.connection.dbapi_connection
-                    try:
-                        if begin:
-                            conn.exec_driver_sql("BEGIN IMMEDIATE")
-                        result = fn(conn)
-                        if begin and raw is not None and raw.in_transaction:
-                            conn.exec_driver_sql("COMMIT")
-                        return result
-                    except BaseException:
-                        if raw is not None and raw.in_transaction:
-                            raw.rollback()
-                        raise
-            except DoltplaneError:
-                raise
-            except _Conflicted:
-                raise
-            except OverflowError as exc:  # the driver binding an int beyond 64 bits
-                raise InvalidInput(
-                    f"{what}: a value is out of the database's range ({exc})"
-                ) from None
-            except Exception as exc:
-                if _driver_error(exc) is None and not isinstance(exc, sa.exc.SQLAlchemyError):
-                    raise  # the caller's own error, not the database's
-                if _is_readonly(exc) and os.access(self.path, os.W_OK):
-                    # measured: such a refused transaction wrote nothing, so it is redone whole
-                    self.reset_connections()
-                    if attempt == self._retries:
-                        raise translate(exc, what) from None
-                elif not _is_busy(exc):
-                    raise translate(exc, what) from None
-                if attempt < self._retries:
-                    time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))
-        raise DatabaseBusy(what, self._retries + 1)
+    def _kept_writer(self, branch: str | None) -> tuple[sa.Connection, Any]:
+        """This thread's writer on ``branch``: a driver connection kept open, with a
+        SQLAlchemy connection over it for statements built with Core. Transactions run on
+        the driver (BEGIN IMMEDIATE / COMMIT) and nothing is checked out or rolled back per
+        write; measured, that was most of what a one-row write cost above raw doltlite."""
+        key = branch or MAIN
+        self._follow_file(force=True)  # a write on a file another gc replaced is refused
+        writers = self._thread_conns().writers
+        kept = writers.get(key)
+        if kept is None:
+            if key != MAIN:
+                check_branch_name(key)
+            # main as the plain file: the same branch, and measured cheaper per transaction
+            # than ``file@main``
+            raw = self._open(None if key == MAIN else key, read_only=False)
+            engine = sa.create_engine(
+                "sqlite://",
+                creator=lambda: raw,
+                poolclass=sa.pool.StaticPool,
+                pool_reset_on_return=None,
+                isolation_level="AUTOCOMMIT",
+            )
+            kept = writers[key] = (engine.connect(), raw)
+            if len(writers) > _READ_ENGINE_CACHE:  # agent branches come and go
+                idle = [b for b, (_, r) in writers.items() if b != key and not r.in_transaction]
+                for old in idle[: len(writers) - _READ_ENGINE_CACHE]:
+                    self._thread_conns().drop_writer(old)
+        else:
+            writers.move_to_end(key)
+        return kept
 
-    def write(
-        self,
-        fn: Callable[[sa.Connection], T],
-        *,
-        branch: str | None = None,
-        message: Callable[[T], str | None] | None = None,
-        author: str | None = None,
-    ) -> T:
-        def run(conn: sa.Connection) -> T:
+    def _transaction(self, fn: Callable[[sa.Connection], T], branch: str | None, begin: bool) -> T:
+        conn, raw = self._kept_writer(branch)
+        try:
+            if begin:
+                raw.execute("BEGIN IMMEDIATE")
             result = fn(conn)
-            text = None if message is None else message(result)
-            if text is not None:
-                args = ["-A", "--skip-empty", "-m", stamped(text), *self._author_args(author)]
-                conn.exec_driver_sql(
-                    f"SELECT dolt_commit({', '.join('?' * len(args))})", tuple(args)
-                )
+            if begin and raw.in_transaction:
+                raw.execute("COMMIT")
             return result
+        except BaseException:
+            if raw.in_transaction:
+                raw.rollback()
+            if conn.invalidated:  # SQLAlchemy gave the connection up: open a new one next
+                self._thread_conns().drop_writer(branch or MAIN)
+            raise
 
-        return self._run(run, branch, begin=True, what=f"write on {branch or MAIN}")
+    def _from_database(self, exc: BaseException) -> bool:
+        return _driver_error(exc) is not None or isinstance(exc, sa.exc.SQLAlchemyError)
+
+    def _retry_after(self, exc: BaseException, *, last: bool) -> bool:
+        if _is_readonly(exc) and os.access(self.path, os.W_OK):
+            # a connection opened before another process's gc rewrote the file; measured:
+            # such a refused transaction wrote nothing, so it is redone whole on fresh ones
+            self.reset_connections()
+            return not last
+        return _is_busy(exc)
 
     @contextmanager
     def read(self, revision: str | None = None) -> Iterator[sa.Connection]:
@@ -373,19 +405,22 @@ class DoltliteEngine(DoltSqlEngine):
         except Exception as exc:
             raise translate(exc, f"read at {revision or 'working state'}") from None
 
+    def _thread_conns(self) -> _ThreadConnections:
+        """This thread's kept connections; a bump of the generation (gc, reset, a deleted
+        branch or commit) closes them at their thread's next use."""
+        kept: _ThreadConnections | None = getattr(self._kept, "conns", None)
+        if kept is None or kept.generation != self._generation:
+            if kept is not None:
+                kept.close()
+            kept = self._kept.conns = _ThreadConnections(self._generation)
+        return kept
+
     def _kept_reader(self, target: str | None) -> Any:
         """This thread's kept read-only connection on ``target``. It runs each statement in
         its own autocommit read, so it sees every commit made before the statement
         (tests/store/test_kept_readers.py checks this across processes)."""
         self._follow_file()
-        kept = self._kept
-        conns: OrderedDict[str | None, Any] | None = getattr(kept, "conns", None)
-        if conns is None or kept.generation != self._generation:
-            for old in (conns or {}).values():
-                with suppress(Exception):
-                    old.close()
-            conns = kept.conns = OrderedDict()
-            kept.generation = self._generation
+        conns = self._thread_conns().readers
         conn = conns.get(target)
         if conn is None:
             conn = conns[target] = self._open(target, read_only=True)
@@ -396,26 +431,56 @@ class DoltliteEngine(DoltSqlEngine):
             conns.move_to_end(target)
         return conn
 
+    def _kept_read(self, target: str | None, run: Callable[[Any], T], what: str) -> T:
+        """``run`` on this thread's kept reader; retried while busy (a read can meet another
+        process's gc swapping the file in), then DatabaseBusy."""
+        for attempt in range(self._retries + 1):
+            try:
+                return run(self._kept_reader(target))
+            except DoltplaneError:
+                raise
+            except Exception as exc:
+                if not _is_busy(exc):
+                    raise translate(exc, what) from None
+                if attempt < self._retries:
+                    self._next_follow = 0.0  # the file may have been replaced meanwhile
+                    time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))
+        raise DatabaseBusy(what, self._retries + 1)
+
     def fetch_rows(
         self, sql: str, params: Sequence[Any] = (), revision: str | None = None
     ) -> list[tuple[Any, ...]]:
         """Rows of one read-only statement (SQL compiled once by the caller from SQLAlchemy
         Core), on a connection kept per thread and revision: no pool, no per-call rollback."""
         target = None if revision is None else self.resolve_revision(revision)
-        try:
-            try:
-                conn = self._kept_reader(target)
-            except InvalidRevision:
-                if target is None or revision is None:
-                    raise
-                self._forget_commit(target)  # removed by a squash and gc elsewhere
-                target = self.resolve_revision(revision)
-                conn = self._kept_reader(target)
+        with suppress(Exception):  # busy, a revision gone, a driver error: redone below
+            rows: list[tuple[Any, ...]] = self._kept_reader(target).execute(sql, params).fetchall()
+            return rows
+        what = f"read at {revision or 'working state'}"
+
+        def run(conn: Any) -> list[tuple[Any, ...]]:
             return list(conn.execute(sql, params).fetchall())
-        except DoltplaneError:
-            raise
-        except Exception as exc:
-            raise translate(exc, f"read at {revision or 'working state'}") from None
+
+        try:
+            return self._kept_read(target, run, what)
+        except InvalidRevision:
+            if target is None or revision is None:
+                raise
+            self._forget_commit(target)  # removed by a squash and gc elsewhere
+            return self._kept_read(self.resolve_revision(revision), run, what)
+
+    def _history_rows(
+        self, sql: str, params: Sequence[Any], commits: Sequence[str]
+    ) -> tuple[list[str], list[Any]]:
+        # history reads name their revision in the SQL: the live kept reader answers them
+        return self._live_rows(sql, params)
+
+    def _live_rows(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[Any]]:
+        def run(conn: Any) -> tuple[list[str], list[Any]]:
+            cursor = conn.execute(sql, tuple(params))
+            return [d[0] for d in cursor.description or ()], cursor.fetchall()
+
+        return self._kept_read(None, run, "history read")
 
     def query(
         self,
@@ -520,6 +585,7 @@ class DoltliteEngine(DoltSqlEngine):
     def _drop_branch_engine(self, name: str) -> None:
         with self._lock:
             engine = self._writers.pop(name, None)
+            self._generation += 1  # threads' kept writers on it close at their next use
         if engine is not None:
             engine.dispose()
 
@@ -541,6 +607,7 @@ class DoltliteEngine(DoltSqlEngine):
 
     def gc(self) -> None:
         self._call("dolt_gc", [])
+        self._next_follow = 0.0  # the file was replaced: the next read looks
         size = self.size_bytes()
         record = {"size_after_gc": size, "at": dt.datetime.now(dt.UTC).isoformat()}
         unique = f"{os.getpid()}-{threading.get_ident()}"
@@ -600,11 +667,18 @@ class DoltliteEngine(DoltSqlEngine):
     def close(self) -> None:
         with self._lock:
             self._generation += 1
+            self._next_follow = 0.0
             engines = [*self._writers.values(), *self._readers.values()]
             self._writers.clear()
             self._readers.clear()
         for engine in engines:
             engine.dispose()
+        # this thread's kept connections now; other threads' at their next use, or when
+        # the thread ends (the driver closes a connection it frees)
+        kept: _ThreadConnections | None = getattr(self._kept, "conns", None)
+        if kept is not None:
+            kept.close()
+            self._kept.conns = None
 
     # --- remotes -----------------------------------------------------------
     # Appended for backups and multi-host sync (doltplane/backups.py). Remote names

@@ -95,7 +95,7 @@ def test_a_pooled_writer_keeps_writing_after_cleanup_in_another_process(
             dp.ops.checkpoint()
             dp.engine("ops").gc()
             expected = {"again"}
-            monkeypatch.setattr(DoltliteEngine, "_follow_file", lambda self: None)
+            monkeypatch.setattr(DoltliteEngine, "_follow_file", lambda self, **_: None)
         queue = SPAWN.Queue()
         process = SPAWN.Process(target=cleanup_process, args=(str(data_dir), 1, cutoff, queue))
         process.start()

@@ -15,9 +15,7 @@ Facts this module is built on (docs/architecture.md, "Engine facts"):
 
 from __future__ import annotations
 
-import random
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any, TypeVar
@@ -40,7 +38,6 @@ from doltplane.store.dolt_sql import DoltSqlEngine, _Conflicted, ident
 from doltplane.store.server import errors
 from doltplane.store.server.pool import ServerPool, pool_for
 from doltplane.store.server.sqltext import to_format
-from doltplane.store.timeline import stamped
 from doltplane.validation import check_branch_name
 
 T = TypeVar("T")
@@ -184,57 +181,26 @@ class ServerEngine(DoltSqlEngine):
     def _sql(self, sql: str) -> str:
         return to_format(sql)
 
-    def _run(
-        self, fn: Callable[[sa.Connection], T], branch: str | None, *, begin: bool, what: str
-    ) -> T:
-        target = self._target(branch)
-        for attempt in range(self._retries + 1):
+    def _transaction(self, fn: Callable[[sa.Connection], T], branch: str | None, begin: bool) -> T:
+        with self._pool.connection(self._target(branch)) as conn:
+            if begin:
+                conn.exec_driver_sql("START TRANSACTION")
             try:
-                with self._pool.connection(target) as conn:
-                    if begin:
-                        conn.exec_driver_sql("START TRANSACTION")
-                    try:
-                        result = fn(conn)
-                        if begin:
-                            conn.exec_driver_sql("COMMIT")
-                        return result
-                    except BaseException:
-                        if begin:
-                            with suppress(Exception):
-                                conn.exec_driver_sql("ROLLBACK")
-                        raise
-            except (DoltplaneError, _Conflicted):
+                result = fn(conn)
+                if begin:
+                    conn.exec_driver_sql("COMMIT")
+                return result
+            except BaseException:
+                if begin:
+                    with suppress(Exception):
+                        conn.exec_driver_sql("ROLLBACK")
                 raise
-            except OverflowError as exc:
-                raise InvalidInput(
-                    f"{what}: a value is out of the database's range ({exc})"
-                ) from None
-            except Exception as exc:
-                if errors.driver_error(exc) is None and not isinstance(exc, sa.exc.SQLAlchemyError):
-                    raise  # the caller's own error, not the database's
-                if not errors.is_retryable(exc):
-                    raise errors.translate(exc, what) from None
-                if attempt < self._retries:
-                    time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))
-        raise DatabaseBusy(what, self._retries + 1)
 
-    def write(
-        self,
-        fn: Callable[[sa.Connection], T],
-        *,
-        branch: str | None = None,
-        message: Callable[[T], str | None] | None = None,
-        author: str | None = None,
-    ) -> T:
-        def run(conn: sa.Connection) -> T:
-            result = fn(conn)
-            text = None if message is None else message(result)
-            if text is not None:
-                args = ["-A", "--skip-empty", "-m", stamped(text), *self._author_args(author)]
-                conn.exec_driver_sql(self._call_sql("dolt_commit", len(args)), tuple(args))
-            return result
+    def _from_database(self, exc: BaseException) -> bool:
+        return errors.driver_error(exc) is not None or isinstance(exc, sa.exc.SQLAlchemyError)
 
-        return self._run(run, branch, begin=True, what=f"write on {branch or MAIN}")
+    def _retry_after(self, exc: BaseException, *, last: bool) -> bool:
+        return errors.is_retryable(exc)
 
     @contextmanager
     def read(self, revision: str | None = None) -> Iterator[sa.Connection]:
