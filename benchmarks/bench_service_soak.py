@@ -95,6 +95,7 @@ class Agents:
         )
 
     def round(self, sim: dt.datetime, with_issue: bool) -> None:
+        began = time.monotonic()
         try:
             self.dp.ops.set_many(
                 {"id": a, "rig": "rig-1", "agent": a, "status": "busy", "state": STATE}
@@ -119,7 +120,12 @@ class Agents:
                 session.merge()
                 self.issues += 1
         except doltplane.DoltplaneError as exc:
-            self.errors.append(exc.one_line())
+            # how long the failing round ran says whether a writer waited out its busy
+            # timeouts or was refused at once
+            self.errors.append(
+                f"{exc.one_line()} (after {time.monotonic() - began:.1f} s,"
+                f" simulated {sim:%m-%d %H:%M})"
+            )
             self.dp.close()  # a fresh connection, as an agent process would restart
             self._open()
 
