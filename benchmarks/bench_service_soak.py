@@ -39,7 +39,7 @@ from typing import Any
 import sqlalchemy as sa
 
 import doltplane  # first: loads doltlite before sqlite3
-from doltplane.planes.ops_records import heartbeat_id, heartbeats, to_db_time
+from doltplane.planes.ops_records import heartbeats, to_db_time
 
 STATE = {"task": "gt-42", "notes": "n" * 150, "load": [1, 2, 3]}
 DAY = 86400.0
@@ -95,6 +95,7 @@ class Agents:
         )
 
     def round(self, sim: dt.datetime, with_issue: bool) -> None:
+        began = time.monotonic()
         try:
             self.dp.ops.set_many(
                 {"id": a, "rig": "rig-1", "agent": a, "status": "busy", "state": STATE}
@@ -102,7 +103,6 @@ class Agents:
             )
             beats = [
                 {
-                    "id": heartbeat_id(sim),
                     "agent": a,
                     "timestamp": to_db_time(sim),
                     "status": {"ok": True},
@@ -119,7 +119,12 @@ class Agents:
                 session.merge()
                 self.issues += 1
         except doltplane.DoltplaneError as exc:
-            self.errors.append(exc.one_line())
+            # how long the failing round ran says whether a writer waited out its busy
+            # timeouts or was refused at once
+            self.errors.append(
+                f"{exc.one_line()} (after {time.monotonic() - began:.1f} s,"
+                f" simulated {sim:%m-%d %H:%M})"
+            )
             self.dp.close()  # a fresh connection, as an agent process would restart
             self._open()
 

@@ -162,6 +162,19 @@ class DataPlane:
 
         return admin.status(self)
 
+    def release(self) -> None:
+        """Let go of what this client holds between bursts of work, and keep it usable:
+        pooled connections close (each plane reopens on its next read or write) and the
+        read caches drop their entries (their counters stay). A long-lived process calls
+        it when idle: an embedded connection's page cache grows with the file it reads,
+        and the probe of a moving HEAD leaves a cache entry per commit."""
+        for plane in ("ops", "ledger"):
+            cache = getattr(self.__dict__.get(plane), "cache", None)
+            if cache is not None:
+                cache.clear()
+        for engine in self._engines.values():
+            engine.close()
+
     def close(self) -> None:
         """Snapshot the operational plane's pending writes (see its ``close``), then release
         every connection, even when that snapshot fails (its error is raised after)."""

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 from doltplane.client import DataPlane, require_data_dir
 from doltplane.config import Settings, mask_password
@@ -167,8 +167,10 @@ class Service:
                 continue
             state = previous.get(name) or JobState(interval)
             state.interval_seconds = interval
-            if state.running_since is not None or state.last_result not in (None, "ok", "failed"):
-                # the last service died in this run
+            # the last service died in this run ("running" is how versions before
+            # running_since recorded a run in flight)
+            legacy_running = cast(str | None, state.last_result) == "running"
+            if state.running_since is not None or legacy_running:
                 state.last_result = "failed"
                 state.last_error = "interrupted: the service stopped during the run"
                 state.running_since = None
@@ -277,6 +279,8 @@ class Service:
             report = job.run(ctx)
         except Exception as exc:  # a failing job never stops the service
             error, exit_code = _describe(exc)
+        finally:
+            self._release(ctx)
         duration = time.perf_counter() - began
         finished = self.clock.time()
         state.runs += 1
@@ -306,6 +310,17 @@ class Service:
             self.log("job ok", {**fields, **report})
         result = "failed" if error else "ok"
         return JobRun(name, result, duration, error, report, exit_code)
+
+    def _release(self, ctx: JobContext) -> None:
+        """Between runs the service holds no connection and no cached read: each job opens
+        what it needs. Kept open, the readers it had gathered (one per commit the probes
+        read, per branch, per thread) each grew a page cache with the store, and the service
+        grew with them (docs/service.md, "Memory")."""
+        try:
+            ctx.dp.release()
+        except Exception as exc:  # never fails a run; the next run's connections start over
+            text, _ = _describe(exc)
+            self.log("release failed", {"error": text})
 
     def _restart_server(self) -> None:
         """The alerts' restart action: restart this data directory's supervised server
