@@ -285,10 +285,11 @@ class LedgerWriter:
                     if start is not None:
                         self._discard_branch(start)
                     # `ledger prune` (or the agent's merge in another process) deleted the
-                    # branch between our check and the write; it held nothing unmerged, so
-                    # starting it again from main loses nothing
+                    # branch between our check and the write, or since this process last
+                    # wrote on it; it held nothing unmerged (or nothing at all, when this
+                    # write had just made it), so starting it again from main loses nothing
                     gone = self._branch is not None and not self._engine.has_branch(self._branch)
-                    if attempt or start is not None or not gone:
+                    if attempt or not gone:
                         raise
                     continue
                 except BaseException:

@@ -80,10 +80,18 @@ def _driver_error(exc: BaseException) -> BaseException | None:
 
 def _is_busy(exc: BaseException) -> bool:
     orig = _driver_error(exc)
-    if orig is None:
+    if orig is None or _is_branch_gone(exc):
         return False
     code = getattr(orig, "sqlite_errorcode", 0) or 0
     return (code & 0xFF) in (5, 6) or "database is locked" in str(orig)
+
+
+def _is_branch_gone(exc: BaseException) -> bool:
+    """A write on a connection to a branch another process deleted. doltlite refuses it at
+    once with a busy code (517, SQLITE_BUSY_SNAPSHOT) that waiting never clears, so it is
+    told apart by its message: measured, such a write was retried 11 times as busy."""
+    orig = _driver_error(exc)
+    return orig is not None and "no longer exists" in str(orig)
 
 
 def _is_readonly(exc: BaseException) -> bool:
@@ -102,6 +110,8 @@ def translate(exc: BaseException, what: str) -> DoltplaneError:
     text = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
     lowered = text.lower()
     if "not found" in lowered and ("revision" in lowered or "branch" in lowered):
+        return InvalidRevision(what, text)
+    if "no longer exists" in lowered:  # a branch another process deleted
         return InvalidRevision(what, text)
     if "invalid ref spec" in lowered or "invalid ancestor spec" in lowered:
         return InvalidRevision(what, text)
@@ -378,6 +388,9 @@ class DoltliteEngine(DoltSqlEngine):
         return _driver_error(exc) is not None or isinstance(exc, sa.exc.SQLAlchemyError)
 
     def _retry_after(self, exc: BaseException, *, last: bool) -> bool:
+        if _is_branch_gone(exc):
+            self.reset_connections()  # the kept connections to the deleted branch
+            return False
         if _is_readonly(exc) and os.access(self.path, os.W_OK):
             # a connection opened before another process's gc rewrote the file; measured:
             # such a refused transaction wrote nothing, so it is redone whole on fresh ones

@@ -9,6 +9,7 @@ from typing import Any
 from doltplane import DataPlane
 from doltplane.planes.ledger_agents import AgentSession
 from doltplane.planes.ledger_branches import prune
+from doltplane.store import open_engine
 from doltplane.store.base import Engine
 
 
@@ -61,3 +62,24 @@ def test_an_agent_write_restarts_a_branch_prune_deleted_under_it(dp: DataPlane) 
     issue = session.create_issue("written anyway")
     assert engine.has_branch("pax")
     assert dp.agent("pax").get_issue(issue.id).title == "written anyway"
+
+
+def test_a_write_after_another_process_deleted_the_branch_starts_it_again(
+    dp: DataPlane,
+) -> None:
+    # the soak's failure: this process wrote on its branch (its connection to the branch is
+    # kept), another process deletes the branch just before this process writes again;
+    # doltlite refused that write with a busy code, retried 11 times into DatabaseBusy
+    engine = dp.engine("ledger")
+    other = open_engine(dp.settings, "ledger")  # another process's connections
+    try:
+        racing = _Racing(engine, "write", None)
+        session = AgentSession(racing, "vex", threading.Lock())  # type: ignore[arg-type]
+        session.create_issue("first")
+        racing._step = lambda: other.delete_branch("vex", force=True)
+        second = session.create_issue("second")
+    finally:
+        other.close()
+    assert racing._step is None  # the delete ran
+    assert engine.has_branch("vex")
+    assert dp.agent("vex").get_issue(second.id).title == "second"
