@@ -594,33 +594,30 @@ def _delete_keys(conn: sa.Connection, *, table: sa.Table, keys: list[tuple[Any, 
     )
 
 
-def _snapshot_thinning(moment: dt.datetime, settings: Settings) -> Thinning | None:
-    """Snapshot thinning as of ``moment``: where the full tier ends, rounded down to a
-    whole interval (so an interval is thinned once, when all of it aged out)."""
-    interval = settings.snapshot_thin_seconds
+def _tier_edge(moment: dt.datetime, full_hours: float, interval: float) -> dt.datetime | None:
+    """Where a full tier of ``full_hours`` before ``moment`` starts, rounded down to a whole
+    thinning interval (so an interval is thinned once, when all of it aged out); None:
+    thinning is off (``interval`` 0)."""
     if not interval:
         return None
     try:
-        edge = moment - dt.timedelta(hours=settings.snapshot_full_hours)
-    except OverflowError:
-        return None
-    seconds = edge.timestamp()
-    edge = dt.datetime.fromtimestamp(seconds - seconds % interval, dt.UTC)
-    return Thinning(edge, interval, prefix=SNAPSHOT_MESSAGE)
-
-
-def _thin_end(moment: dt.datetime, settings: Settings) -> dt.datetime | None:
-    """Where the full tier starts, rounded down to a whole thinning interval (so an
-    interval is thinned once, when all of it aged out); None: thinning is off."""
-    interval = settings.heartbeat_thin_seconds
-    if not interval:
-        return None
-    try:
-        edge = moment - dt.timedelta(hours=settings.heartbeat_full_hours)
+        edge = moment - dt.timedelta(hours=full_hours)
     except OverflowError:
         return None
     seconds = edge.timestamp()
     return dt.datetime.fromtimestamp(seconds - seconds % interval, dt.UTC)
+
+
+def _snapshot_thinning(moment: dt.datetime, settings: Settings) -> Thinning | None:
+    """Snapshot thinning as of ``moment`` (the snapshot tiers)."""
+    interval = settings.snapshot_thin_seconds
+    edge = _tier_edge(moment, settings.snapshot_full_hours, interval)
+    return None if edge is None else Thinning(edge, interval, prefix=SNAPSHOT_MESSAGE)
+
+
+def _thin_end(moment: dt.datetime, settings: Settings) -> dt.datetime | None:
+    """Where the heartbeats' full tier starts (None: thinning is off)."""
+    return _tier_edge(moment, settings.heartbeat_full_hours, settings.heartbeat_thin_seconds)
 
 
 def _thinning(

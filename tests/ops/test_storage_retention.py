@@ -124,6 +124,19 @@ def test_cleanup_deletes_exactly_the_expired_rows(dp: DataPlane) -> None:
     assert sorted(s.id for s in dp.ops.list()) == ["s2", "s3", "s4"]
 
 
+def _id_keyed_beats(name: str, key_length: int) -> sa.Table:
+    """The heartbeat tables as earlier migrations left them: keyed by an id."""
+    return sa.Table(
+        name,
+        sa.MetaData(),
+        sa.Column("id", sa.String(key_length), primary_key=True),
+        sa.Column("agent", sa.String(255)),
+        sa.Column("timestamp", sa.DateTime()),
+        sa.Column("status", sa.JSON()),
+        sa.Column("cycle_number", sa.Integer()),
+    )
+
+
 def test_migration_moves_old_heartbeats(tmp_path: Path) -> None:
     settings = Settings.load({"data_dir": tmp_path / "dp"})
     engine = open_engine(settings, "ops")
@@ -131,15 +144,7 @@ def test_migration_moves_old_heartbeats(tmp_path: Path) -> None:
         script = runner.script_directory("ops")
         assert runner._apply(engine, script, "ops_0001")
         engine.commit("migration ops ops_0001")
-        old = sa.Table(
-            "heartbeats",
-            sa.MetaData(),
-            sa.Column("id", sa.String(36), primary_key=True),
-            sa.Column("agent", sa.String(255)),
-            sa.Column("timestamp", sa.DateTime()),
-            sa.Column("status", sa.JSON()),
-            sa.Column("cycle_number", sa.Integer()),
-        )
+        old = _id_keyed_beats("heartbeats", 36)
         rows = [
             {
                 "id": f"{i:032x}",
@@ -189,15 +194,7 @@ def test_rekeying_the_log_keeps_beats_at_the_same_instant_and_goes_back(tmp_path
         script = runner.script_directory("ops")
         assert runner._apply(engine, script, "ops_0002")
         engine.commit("migration ops ops_0002")
-        id_keyed = sa.Table(
-            "heartbeat_log",
-            sa.MetaData(),
-            sa.Column("id", sa.String(24), primary_key=True),
-            sa.Column("agent", sa.String(255)),
-            sa.Column("timestamp", sa.DateTime()),
-            sa.Column("status", sa.JSON()),
-            sa.Column("cycle_number", sa.Integer()),
-        )
+        id_keyed = _id_keyed_beats("heartbeat_log", 24)
         same = to_db_time(NOW)
         step = dt.timedelta(microseconds=1)
         rows = [  # three beats of a0 at one instant, one of them where a nudge would land
