@@ -22,7 +22,13 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from doltplane.errors import DoltplaneError, InvalidBranchName, InvalidInput, NotFound
+from doltplane.errors import (
+    DoltplaneError,
+    InvalidBranchName,
+    InvalidInput,
+    InvalidRevision,
+    NotFound,
+)
 from doltplane.planes.ledger_records import KINDS, TABLES, CvEntry, Issue, Kind, LedgerReader
 from doltplane.planes.ledger_writes import LedgerWriter, whole_record
 from doltplane.store.base import MAIN, ConflictRow, Engine, MergeResult, MergeStatus, Resolution
@@ -182,7 +188,12 @@ class AgentSession(LedgerReader, LedgerWriter):
             author=self._author,
         )
         if result.ok:
-            self._engine.delete_branch(self.branch)
+            try:
+                self._engine.delete_branch(self.branch)
+            except (NotFound, InvalidRevision):
+                # `ledger prune` saw the branch merged and deleted it first: gone either way
+                if self.exists():
+                    raise
         return _agent_sides(result, self.branch)
 
     def conflicts(self) -> list[ConflictRow]:

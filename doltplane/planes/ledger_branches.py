@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from doltplane.errors import EngineError, NotFound
+from doltplane.errors import EngineError, InvalidRevision, NotFound
 from doltplane.planes.ledger_agents import SCRATCH_PREFIX
 from doltplane.planes.ledger_records import TABLES, Kind, Record, chunks, record_from_row
 from doltplane.store.base import MAIN, Engine
@@ -61,6 +61,10 @@ def agent_branches(
             continue
         on_branch = {c.hash for c in engine.log(info.hash)}
         idle = (moment - info.last_commit_date).total_seconds()
+        try:
+            dirty = engine.is_dirty(info.name)
+        except NotFound:  # its agent merged it away (or prune deleted it) since the listing
+            continue
         result.append(
             AgentBranch(
                 name=info.name,
@@ -70,7 +74,7 @@ def agent_branches(
                 last_message=info.last_commit_message,
                 ahead=len(on_branch - on_main),
                 behind=len(on_main - on_branch),
-                dirty=engine.is_dirty(info.name),
+                dirty=dirty,
                 idle_seconds=idle,
                 stale=idle >= stale_after,
             )
@@ -91,7 +95,7 @@ def prune(engine: Engine, *, dry_run: bool = False) -> PruneResult:
     for name in doomed:
         try:
             engine.delete_branch(name)  # not forced: Dolt refuses it if work is unmerged
-        except (NotFound, EngineError):
+        except (NotFound, InvalidRevision, EngineError):
             # live agents race us: the branch may have merged and gone since we listed it,
             # or taken a new commit (then Dolt refuses the delete and the work stays)
             if not engine.has_branch(name):

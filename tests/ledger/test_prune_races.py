@@ -83,3 +83,39 @@ def test_a_write_after_another_process_deleted_the_branch_starts_it_again(
     assert racing._step is None  # the delete ran
     assert engine.has_branch("vex")
     assert dp.agent("vex").get_issue(second.id).title == "second"
+
+
+def test_prune_skips_a_branch_that_merged_away_while_it_listed(dp: DataPlane) -> None:
+    # the soak's prune failures: "branch not found" from the listing itself
+    engine = dp.engine("ledger")
+    for name in ("gone", "stays"):
+        engine.create_branch(name, engine.resolve_revision("main"))
+    other = open_engine(dp.settings, "ledger")  # the agent's process
+    try:
+        racing = _Racing(engine, "is_dirty", lambda: other.delete_branch("gone"))
+        result = prune(racing, dry_run=False)  # type: ignore[arg-type]
+    finally:
+        other.close()
+    assert racing._step is None  # the delete ran
+    assert "gone" not in result.deleted and result.deleted == ("stays",)
+    assert not engine.has_branch("gone") and not engine.has_branch("stays")
+
+
+def test_an_agent_merge_is_done_when_prune_deleted_the_merged_branch_first(
+    dp: DataPlane,
+) -> None:
+    # the soak's agent errors: prune deleted the branch between the merge and its delete
+    engine = dp.engine("ledger")
+    other = open_engine(dp.settings, "ledger")  # the service's process
+    try:
+        racing = _Racing(engine, "delete_branch", None)
+        session = AgentSession(racing, "kit", threading.Lock())  # type: ignore[arg-type]
+        issue = session.create_issue("merged work")
+        racing._step = lambda: other.delete_branch("kit")  # merged by then: -d allows it
+        merged = session.merge()
+    finally:
+        other.close()
+    assert racing._step is None
+    assert merged.ok
+    assert not engine.has_branch("kit")
+    assert dp.ledger.get_issue(issue.id).title == "merged work"
