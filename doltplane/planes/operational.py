@@ -541,15 +541,16 @@ def _insert_beat(conn: sa.Connection, *, beat: Heartbeat) -> Heartbeat:
     microsecond (two processes in the same instant), this beat moves a microsecond on, so
     both are kept; the beat returned carries the time stored."""
     moment = beat.timestamp
-    for _ in range(_SAME_INSTANT_TRIES - 1):
+    for attempt in range(1, _SAME_INSTANT_TRIES + 1):
         try:
             conn.execute(heartbeats.insert(), [_beat_row(beat, moment)])
         except sa.exc.IntegrityError:
+            if attempt == _SAME_INSTANT_TRIES:
+                raise  # the engine reports it
             moment += dt.timedelta(microseconds=1)
-            continue
-        return beat if moment == beat.timestamp else dataclasses.replace(beat, timestamp=moment)
-    conn.execute(heartbeats.insert(), [_beat_row(beat, moment)])  # the engine reports it
-    return dataclasses.replace(beat, timestamp=moment)
+        else:
+            break
+    return beat if moment == beat.timestamp else dataclasses.replace(beat, timestamp=moment)
 
 
 def _beat_row(beat: Heartbeat, moment: dt.datetime) -> dict[str, Any]:

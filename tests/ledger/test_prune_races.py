@@ -4,13 +4,26 @@ prune's listing and its delete; and an agent writing to a branch prune just dele
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from doltplane import DataPlane
 from doltplane.planes.ledger_agents import AgentSession
 from doltplane.planes.ledger_branches import prune
 from doltplane.store import open_engine
 from doltplane.store.base import Engine
+
+
+@pytest.fixture
+def other(dp: DataPlane) -> Iterator[Engine]:
+    """The ledger through another process's connections (its own engine on the same store)."""
+    engine = open_engine(dp.settings, "ledger")
+    try:
+        yield engine
+    finally:
+        engine.close()
 
 
 class _Racing:
@@ -65,56 +78,46 @@ def test_an_agent_write_restarts_a_branch_prune_deleted_under_it(dp: DataPlane) 
 
 
 def test_a_write_after_another_process_deleted_the_branch_starts_it_again(
-    dp: DataPlane,
+    dp: DataPlane, other: Engine
 ) -> None:
     # the soak's failure: this process wrote on its branch (its connection to the branch is
     # kept), another process deletes the branch just before this process writes again;
     # doltlite refused that write with a busy code, retried 11 times into DatabaseBusy
     engine = dp.engine("ledger")
-    other = open_engine(dp.settings, "ledger")  # another process's connections
-    try:
-        racing = _Racing(engine, "write", None)
-        session = AgentSession(racing, "vex", threading.Lock())  # type: ignore[arg-type]
-        session.create_issue("first")
-        racing._step = lambda: other.delete_branch("vex", force=True)
-        second = session.create_issue("second")
-    finally:
-        other.close()
+    racing = _Racing(engine, "write", None)
+    session = AgentSession(racing, "vex", threading.Lock())  # type: ignore[arg-type]
+    session.create_issue("first")
+    racing._step = lambda: other.delete_branch("vex", force=True)
+    second = session.create_issue("second")
     assert racing._step is None  # the delete ran
     assert engine.has_branch("vex")
     assert dp.agent("vex").get_issue(second.id).title == "second"
 
 
-def test_prune_skips_a_branch_that_merged_away_while_it_listed(dp: DataPlane) -> None:
+def test_prune_skips_a_branch_that_merged_away_while_it_listed(
+    dp: DataPlane, other: Engine
+) -> None:
     # the soak's prune failures: "branch not found" from the listing itself
     engine = dp.engine("ledger")
     for name in ("gone", "stays"):
         engine.create_branch(name, engine.resolve_revision("main"))
-    other = open_engine(dp.settings, "ledger")  # the agent's process
-    try:
-        racing = _Racing(engine, "is_dirty", lambda: other.delete_branch("gone"))
-        result = prune(racing, dry_run=False)  # type: ignore[arg-type]
-    finally:
-        other.close()
+    racing = _Racing(engine, "is_dirty", lambda: other.delete_branch("gone"))  # the agent
+    result = prune(racing, dry_run=False)  # type: ignore[arg-type]
     assert racing._step is None  # the delete ran
     assert "gone" not in result.deleted and result.deleted == ("stays",)
     assert not engine.has_branch("gone") and not engine.has_branch("stays")
 
 
 def test_an_agent_merge_is_done_when_prune_deleted_the_merged_branch_first(
-    dp: DataPlane,
+    dp: DataPlane, other: Engine
 ) -> None:
     # the soak's agent errors: prune deleted the branch between the merge and its delete
     engine = dp.engine("ledger")
-    other = open_engine(dp.settings, "ledger")  # the service's process
-    try:
-        racing = _Racing(engine, "delete_branch", None)
-        session = AgentSession(racing, "kit", threading.Lock())  # type: ignore[arg-type]
-        issue = session.create_issue("merged work")
-        racing._step = lambda: other.delete_branch("kit")  # merged by then: -d allows it
-        merged = session.merge()
-    finally:
-        other.close()
+    racing = _Racing(engine, "delete_branch", None)
+    session = AgentSession(racing, "kit", threading.Lock())  # type: ignore[arg-type]
+    issue = session.create_issue("merged work")
+    racing._step = lambda: other.delete_branch("kit")  # the service's prune: merged by now
+    merged = session.merge()
     assert racing._step is None
     assert merged.ok
     assert not engine.has_branch("kit")

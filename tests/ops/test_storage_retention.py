@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from doltplane.errors import InvalidRevision, NotFound
 from doltplane.migrations import runner
 from doltplane.planes.ops_records import heartbeats, to_db_time
 from doltplane.store import open_engine
+from doltplane.store.base import Engine
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -137,13 +140,25 @@ def _id_keyed_beats(name: str, key_length: int) -> sa.Table:
     )
 
 
-def test_migration_moves_old_heartbeats(tmp_path: Path) -> None:
-    settings = Settings.load({"data_dir": tmp_path / "dp"})
-    engine = open_engine(settings, "ops")
+@contextlib.contextmanager
+def _ops_migrated_to(tmp_path: Path, revision: str) -> Iterator[tuple[Engine, Any]]:
+    """An ops engine on a new store, migrated up to ``revision``, and the migrations."""
+    engine = open_engine(Settings.load({"data_dir": tmp_path / "dp"}), "ops")
     try:
         script = runner.script_directory("ops")
-        assert runner._apply(engine, script, "ops_0001")
-        engine.commit("migration ops ops_0001")
+        _migrate(engine, script, revision)
+        yield engine, script
+    finally:
+        engine.close()
+
+
+def _migrate(engine: Engine, script: Any, revision: str) -> None:
+    assert runner._apply(engine, script, revision)
+    engine.commit(f"migration ops {revision}")
+
+
+def test_migration_moves_old_heartbeats(tmp_path: Path) -> None:
+    with _ops_migrated_to(tmp_path, "ops_0001") as (engine, _script):
         old = _id_keyed_beats("heartbeats", 36)
         rows = [
             {
@@ -157,8 +172,6 @@ def test_migration_moves_old_heartbeats(tmp_path: Path) -> None:
         ]
         engine.write(lambda conn: conn.execute(old.insert(), rows))
         old_commit = engine.commit("beats in the versioned table")
-    finally:
-        engine.close()
     with connect(tmp_path / "dp", checkpoint_every_writes=0, checkpoint_every_seconds=0) as dp:
         moved = {
             b.cycle_number or 0: b for agent in ("a0", "a1", "a2") for b in dp.ops.heartbeats(agent)
@@ -188,12 +201,7 @@ def _downgrade(engine: Any, script: Any, target: str) -> None:
 
 
 def test_rekeying_the_log_keeps_beats_at_the_same_instant_and_goes_back(tmp_path: Path) -> None:
-    settings = Settings.load({"data_dir": tmp_path / "dp"})
-    engine = open_engine(settings, "ops")
-    try:
-        script = runner.script_directory("ops")
-        assert runner._apply(engine, script, "ops_0002")
-        engine.commit("migration ops ops_0002")
+    with _ops_migrated_to(tmp_path, "ops_0002") as (engine, script):
         id_keyed = _id_keyed_beats("heartbeat_log", 24)
         same = to_db_time(NOW)
         step = dt.timedelta(microseconds=1)
@@ -211,8 +219,7 @@ def test_rekeying_the_log_keeps_beats_at_the_same_instant_and_goes_back(tmp_path
             {"id": "e", "agent": "a1", "timestamp": same, "status": {"i": 4}, "cycle_number": 4},
         ]
         engine.write(lambda conn: conn.execute(id_keyed.insert(), rows))
-        assert runner._apply(engine, script, "ops_0003")
-        engine.commit("migration ops ops_0003")
+        _migrate(engine, script, "ops_0003")
         assert not engine.is_dirty()  # the log and its temporary copy never enter a commit
         with engine.read() as conn:
             kept = conn.execute(
@@ -235,8 +242,6 @@ def test_rekeying_the_log_keeps_beats_at_the_same_instant_and_goes_back(tmp_path
         assert sorted(r["status"]["i"] for r in back) == [0, 1, 2, 3, 4]
         assert all(len(r["id"]) == 24 for r in back)
         assert indexes == {"ix_heartbeat_log_agent_timestamp", "ix_heartbeat_log_timestamp"}
-    finally:
-        engine.close()
 
 
 def test_snapshot_thinning_keeps_the_last_day_whole_and_one_an_hour_before(
