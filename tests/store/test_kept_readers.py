@@ -12,20 +12,18 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from doltplane.config import Settings
 from doltplane.store.doltlite import DoltliteEngine
+from tests.store.conftest import put
 
 SELECT = "SELECT v FROM t WHERE id = ?"
 
 
 @pytest.fixture
-def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
-    eng = DoltliteEngine(tmp_path / "t.db", Settings.load({"data_dir": tmp_path}, env={}))
-    eng.write(lambda c: c.exec_driver_sql("CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER)"))
-    eng.write(lambda c: c.exec_driver_sql("INSERT INTO t VALUES ('a', 1)"))
-    eng.commit("create t")
-    yield eng
-    eng.close()
+def engine(engine: DoltliteEngine) -> DoltliteEngine:
+    """The store package's engine (tests/store/conftest.py) with a row ``a = 1`` committed."""
+    put(engine, a=1)
+    engine.commit("row a")
+    return engine
 
 
 def write_in_child(path: Path, value: int, *, commit: bool) -> None:

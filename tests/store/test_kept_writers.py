@@ -9,28 +9,25 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from doltplane.config import Settings
 from doltplane.store import doltlite
 from doltplane.store.dolt_sql import DoltSqlEngine
 from doltplane.store.doltlite import DoltliteEngine
 from doltplane.store.server.engine import ServerEngine
+from tests.store.conftest import put
 
 SELECT = "SELECT v FROM t WHERE id = ?"
 
 
 @pytest.fixture
-def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
-    eng = DoltliteEngine(tmp_path / "t.db", Settings.load({"data_dir": tmp_path}, env={}))
-    eng.write(lambda c: c.exec_driver_sql("CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER)"))
-    eng.write(lambda c: c.exec_driver_sql("INSERT INTO t VALUES ('a', 1)"))
-    eng.commit("create t")
-    yield eng
-    eng.close()
+def engine(engine: DoltliteEngine) -> DoltliteEngine:
+    """The store package's engine (tests/store/conftest.py) with a row ``a = 1`` committed."""
+    put(engine, a=1)
+    engine.commit("row a")
+    return engine
 
 
 def driver_of_a_write(engine: DoltliteEngine) -> Any:
