@@ -330,9 +330,10 @@ class Operational(StateReader):
             self._engine, commit, stale_after=self.stale_after, moment=at, cache=self.cache
         )
 
-    def _window_start(self) -> dt.datetime:
+    def _window_start(self, now: dt.datetime | None = None) -> dt.datetime:
         try:
-            return dt.datetime.now(dt.UTC) - dt.timedelta(days=self.settings.retention_days)
+            moment = now or dt.datetime.now(dt.UTC)
+            return moment - dt.timedelta(days=self.settings.retention_days)
         except OverflowError:
             return dt.datetime.min.replace(tzinfo=dt.UTC)
 
@@ -346,10 +347,12 @@ class Operational(StateReader):
                 hint="use a later time",
             )
 
-    def history(self, id: str) -> list[StateVersion]:
+    def history(self, id: str, *, now: dt.datetime | None = None) -> list[StateVersion]:
         """Every snapshot of one record inside the retention window, newest first (the
-        version the window opened on included); NotFound if no snapshot holds it."""
+        version the window opened on included); NotFound if no snapshot holds it. The
+        window ends at ``now`` (default: this moment), as in ``cleanup(now=...)``."""
         check_id(id)
+        moment = check_optional_datetime(now, "now")
         versions = self._engine.row_history("operational_state", {"id": id})
         # dolt_history lists the row at every commit; keep the commit where each version appeared
         distinct: list[StateVersion] = []
@@ -360,7 +363,7 @@ class Operational(StateReader):
             else:
                 distinct.append(StateVersion(v.commit, v.date, record))
         # versions replaced before the window opened are history cleanup has yet to squash
-        start = self._window_start()
+        start = self._window_start(moment)
         for n, version in enumerate(distinct):
             if version.committed_at < start:
                 distinct = distinct[: n + 1]

@@ -59,7 +59,7 @@ def gather(
     moment = check_optional_datetime(now, "now") or dt.datetime.now(dt.UTC)
     window = _window(dp, moment)
     found = _Found(id)
-    _gather_ops(dp, found)
+    _gather_ops(dp, found, moment)
     _gather_ledger(dp, found)
     _gather_cv(dp, found)
     _gather_federation(dp, found)
@@ -164,7 +164,7 @@ def _when(commit: Commit | None, fallback: dt.datetime) -> dt.datetime:
 # --- operational ------------------------------------------------------------------------
 
 
-def _gather_ops(dp: DataPlane, found: _Found) -> None:
+def _gather_ops(dp: DataPlane, found: _Found, now: dt.datetime) -> None:
     ops = dp.ops
     ids = {found.id}
     try:
@@ -175,7 +175,7 @@ def _gather_ops(dp: DataPlane, found: _Found) -> None:
     ids |= {key for key, state in live.items() if _names_id(state.state, found.id)}
     for key in sorted(ids):
         try:
-            versions = list(reversed(ops.history(key)))
+            versions = list(reversed(ops.history(key, now=now)))
         except NotFound:
             versions = []
         state = live.get(key)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from doltplane import DataPlane, InvalidRevision, connect
+from doltplane import DataPlane, InvalidInput, InvalidRevision, connect
 
 WINDOW_SECONDS = 3.0
 
@@ -95,3 +95,20 @@ def test_squash_comes_due_by_date_not_by_position(tmp_path: Path) -> None:
         before = engine.commit_count()
         dp.ops.cleanup(retention_days=2, now=start + dt.timedelta(hours=96))
         assert engine.commit_count() < before
+
+
+def test_history_measures_the_window_from_the_moment_it_is_given(short: DataPlane) -> None:
+    dp = short
+    _write(dp, 1)
+    _write(dp, 2)
+    versions = dp.ops.history("x")
+    newest = versions[0].committed_at
+    assert [v.record.state["n"] for v in versions] == [2, 1]
+    # a moment when the window still held both snapshots, whatever the clock says now
+    inside = newest + dt.timedelta(seconds=WINDOW_SECONDS / 2)
+    assert [v.record.state["n"] for v in dp.ops.history("x", now=inside)] == [2, 1]
+    # a moment when the newest had long been the version the window opened on
+    later = newest + dt.timedelta(seconds=WINDOW_SECONDS + 60)
+    assert [v.record.state["n"] for v in dp.ops.history("x", now=later)] == [2]
+    with pytest.raises(InvalidInput, match="now"):
+        dp.ops.history("x", now="yesterday")  # type: ignore[arg-type]
