@@ -9,11 +9,10 @@ name itself.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import re
-import socket
-import tomllib
 import types
 import typing
 from collections.abc import Mapping
@@ -228,14 +227,26 @@ class Settings:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
-_TYPES = typing.get_type_hints(Settings)
+
+
+@functools.cache
+def _types() -> dict[str, Any]:
+    """The fields' types, resolved on first need: a cold CLI read coerces nothing."""
+    return typing.get_type_hints(Settings)
+
 
 ENVIRONMENT_VARIABLES: dict[str, str] = {name: ENV_PREFIX + name.upper() for name in _FIELDS}
 """Setting name -> the environment variable that sets it."""
 
 
 def _default_site() -> str:
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", socket.gethostname()).strip("-.")
+    if hasattr(os, "uname"):  # the host name, without importing socket (a cold start)
+        host = os.uname().nodename
+    else:  # pragma: no cover - Windows
+        import socket
+
+        host = socket.gethostname()
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", host).strip("-.")
     return name or "site"
 
 
@@ -243,6 +254,8 @@ def _read_config_file(data_dir: Path) -> dict[str, Any]:
     path = data_dir / CONFIG_FILE
     if not path.is_file():
         return {}
+    import tomllib  # only when the file exists (about 10 ms of a cold start otherwise)
+
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -254,7 +267,7 @@ def _read_config_file(data_dir: Path) -> dict[str, Any]:
 
 
 def _coerce(name: str, value: Any) -> Any:
-    kind = _TYPES[name]
+    kind = _types()[name]
     if isinstance(kind, types.UnionType):  # "X | None"
         if value is None:
             return None

@@ -96,6 +96,8 @@ _ROW = ("id", "rig", "agent", "status", "state", "version", "updated_at", "key")
 _PICK_INSERT = _INSERT_SQL.picker(_ROW)
 _PICK_UPDATE = _UPDATE_SQL.picker(_ROW)
 _UPSERT_SQL = compile_write(_UPSERT, *(c.name for c in operational_state.c), stored=("state",))
+# values picked from a _ROW tuple are in stored form: the time converted by .stored() first
+_PICK_UPSERT = _UPSERT_SQL.picker(_ROW)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -518,16 +520,9 @@ class Operational(StateReader):
 
 
 def _upsert(raw: Any, write: _StateWrite, now: dt.datetime) -> AgentState:
-    row = {
-        "id": write.id,
-        "rig": write.rig,
-        "agent": write.agent,
-        "status": write.status,
-        "state": write.state_text,
-        "version": 1,
-        "updated_at": to_db_time(now),
-    }
-    (version,) = raw.execute(_UPSERT_SQL.sql, _UPSERT_SQL.params(row)).fetchone()
+    stamp = _UPSERT_SQL.stored("updated_at", to_db_time(now))
+    row = (write.id, write.rig, write.agent, write.status, write.state_text, 1, stamp, write.id)
+    (version,) = raw.execute(_UPSERT_SQL.sql, _PICK_UPSERT(row)).fetchone()
     return AgentState(
         write.id, write.rig, write.agent, write.status, write.state, int(version), now
     )
