@@ -57,11 +57,13 @@ writer stall during cleanup 5.2 s with no write failing.
   statement costs about 30 us more with `RETURNING` than without (358 against 328
   us a durable write, same process, alternating); the rest is checking the record
   (id, rig, agent, status and the JSON document: 12 us) and the write loop (about
-  10 us). About 1.25x a raw write that also returns the version.
-- `set_many` (target 1.5, met in some runs only): the engine side is at raw speed;
-  what raw skips is checking each record, about 12 us a row (serializing the JSON
-  document once, parsing it back so that the caller gets exactly what was stored,
-  ids and Unicode). Raw spends about 25 us a row in all.
+  10 us). About 1.25x a raw write that also returns the version; 1.30-1.38x the
+  blind raw upsert.
+- `set_many` (target 1.5): the engine side is at raw speed; what raw skips is
+  checking each record, about 10 us a row (serializing the JSON document once,
+  parsing it back so that the caller gets exactly what was stored, ids, Unicode
+  and the record's field names). 1.43-1.45 at load 1.0; over 1.5 when the machine
+  is busy, since raw spends only about 25 us a row in all.
 - `history` reads `dolt_history_<t>` like raw, and when commit dates tie (one-second
   resolution, as in these back-to-back benchmark commits) orders the versions by the
   log, which raw's `ORDER BY commit_date` does not do.

@@ -126,6 +126,10 @@ def check_record(
     ``required`` one present; ready to pass on as keyword arguments."""
     if not isinstance(value, Mapping):
         raise InvalidInput(f"each {what} must be a mapping, got {type(value).__name__}")
+    allowed = allowed if isinstance(allowed, frozenset) else frozenset(allowed)
+    required = tuple(required)
+    if value.keys() <= allowed and all(name in value for name in required):
+        return dict(value)  # the common case: set operations in C, no per-key Python loop
     names = [k for k in value if isinstance(k, str)]
     if len(names) != len(value):
         raise InvalidInput(f"{what} field names must be text")
@@ -289,10 +293,12 @@ def json_document(value: object, what: str = "state") -> tuple[dict[str, Any], s
         # brackets counted in the text (strings' too) bound the depth from above: only a
         # document with more of them is walked (measured: the walk was a third of set_many)
         _check_json_depth(value, what)
-    if not _is_unicode(text):
+    if not text.isascii() and not _is_unicode(text):  # isascii: a C scan, no copy
         _check_json_tree(value, what)  # names the text at fault
-    # parsed back: the caller gets what was stored (tuples as lists, keys as text)
-    return dict(json.loads(text)), text
+    # parsed back: the caller gets what was stored (tuples as lists, keys as text); an
+    # object's text always parses to a dict
+    document: dict[str, Any] = json.loads(text)
+    return document, text
 
 
 _ENCODER = json.JSONEncoder(allow_nan=False, ensure_ascii=False)

@@ -114,6 +114,11 @@ class CleanupResult:
     """Beats inside the window removed by thinning (``heartbeat_full_hours``)."""
 
 
+_REQUIRED = ("id", "rig", "agent", "status", "state")
+_FIELDS = frozenset((*_REQUIRED, "expected_version"))
+"""The fields of one record of ``set_many``."""
+
+
 class _StateWrite(NamedTuple):  # a tuple: built once per record of a batch, 10x cheaper
     id: str
     rig: str
@@ -136,14 +141,20 @@ class _StateWrite(NamedTuple):  # a tuple: built once per record of a batch, 10x
     ) -> _StateWrite:
         status_text = check_word(status, "status")
         document, text = json_document(state)
+        version = (
+            None
+            if expected_version is None
+            else check_optional_int(expected_version, "expected_version")
+        )
+        # positional: a NamedTuple built from keywords costs a third more per record
         return cls(
-            id=check_id(id),
-            rig=check_id(rig, "rig"),
-            agent=check_id(agent, "agent"),
-            status=status_text,
-            state=document,
-            expected_version=check_optional_int(expected_version, "expected_version"),
-            state_text=text,
+            check_id(id),
+            check_id(rig, "rig"),
+            check_id(agent, "agent"),
+            status_text,
+            document,
+            version,
+            text,
         )
 
 
@@ -191,11 +202,8 @@ class Operational(StateReader):
     def set_many(self, records: Iterable[Mapping[str, Any]]) -> list[AgentState]:
         """Write many records in one transaction: all of them, or (on any conflict) none."""
         writes = []
-        required = ("id", "rig", "agent", "status", "state")
         for record in check_collection(records, "records"):
-            fields = check_record(
-                record, "record", allowed=(*required, "expected_version"), required=required
-            )
+            fields = check_record(record, "record", allowed=_FIELDS, required=_REQUIRED)
             writes.append(_StateWrite.checked(**fields))
         ids = [w.id for w in writes]
         if len(set(ids)) != len(ids):
