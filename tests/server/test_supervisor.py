@@ -328,3 +328,26 @@ def test_the_restart_delay_doubles_and_starts_over_after_a_healthy_spell(
         line.rsplit(" ", 2)[-2] for line in read_log(settings, 500) if "restarting in" in line
     ]
     assert delays == ["0.2", "0.4", "0.4", "0.2"]
+
+
+def test_the_supervised_servers_storage_is_measured(supervised: Make, tmp_path: Path) -> None:
+    from doltplane import connect
+
+    settings = supervised()
+    options = {k: v for k, v in vars(settings).items() if k.startswith("server_")}
+    with connect(settings.data_dir, **{**options, "server_autostart": True}) as dp:
+        folder = ServerPaths.of(settings.data_dir).root / "data" / dp.settings.ops_database
+        engine = dp.engine("ops")
+        before = engine.size_bytes()
+        assert folder.is_dir() and before > 0
+        dp.ops.set_many(
+            {"id": f"a{n}", "rig": "r", "agent": "t", "status": "busy", "state": {"n": n}}
+            for n in range(300)
+        )
+        dp.ops.checkpoint()
+        assert engine.size_bytes() > before
+        assert not engine.capabilities.file_size  # doltplane's gc policy leaves a server alone
+        url = dp.settings.url
+    # the same server reached from a data directory that does not supervise it: not visible
+    with connect(url, data_dir=tmp_path / "elsewhere") as other:
+        assert other.engine("ops").size_bytes() == 0

@@ -15,9 +15,11 @@ Facts this module is built on (docs/architecture.md, "Engine facts"):
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -77,7 +79,10 @@ class ServerEngine(DoltSqlEngine):
         *,
         create: bool = True,
         read_url: str | None = None,
+        storage: Path | None = None,
     ) -> None:
+        """``storage``: the database's folder, when the server keeps it on this machine
+        (the supervised server of the data directory): ``size_bytes()`` measures it."""
         if not DATABASE_NAME.fullmatch(database):
             raise InvalidInput(f"not a database name: {database!r}")
         self._pool: ServerPool = pool_for(url, settings)
@@ -85,6 +90,7 @@ class ServerEngine(DoltSqlEngine):
         self.location = f"{self._pool.address.display}/{database}"
         self.author = settings.author
         self._retries = settings.write_retries
+        self._storage = storage
         self._lock = threading.Lock()
         self._init_shared()
         self._ensure_database(create)
@@ -352,7 +358,11 @@ class ServerEngine(DoltSqlEngine):
             self._pool.engine.pool.dispose()
 
     def size_bytes(self) -> int:
-        return 0
+        """The bytes of the database's folder when the server is this data directory's
+        supervised one (metrics and alerts read it); 0 when the storage is not visible
+        from here. The gc policy still leaves a server alone (capability ``file_size``
+        stays False): the server collects by itself."""
+        return 0 if self._storage is None else folder_bytes(self._storage)
 
     def size_after_gc(self) -> int | None:
         return None
@@ -407,4 +417,46 @@ def open_server_engine(settings: Settings, plane: str, *, create: bool = True) -
     """The engine of ``plane``'s database on the server ``settings.url`` names."""
     assert settings.url is not None
     database = settings.ops_database if plane == "ops" else settings.ledger_database
-    return ServerEngine(settings.url, database, settings, create=create, read_url=settings.read_url)
+    return ServerEngine(
+        settings.url,
+        database,
+        settings,
+        create=create,
+        read_url=settings.read_url,
+        storage=supervised_storage(settings, database),
+    )
+
+
+def supervised_storage(settings: Settings, database: str) -> Path | None:
+    """Where ``database`` lives on disk when ``settings.url`` is the address of the data
+    directory's supervised server (its status file says so); None otherwise."""
+    from doltplane.server.state import ServerPaths, read_status
+
+    assert settings.url is not None
+    paths = ServerPaths.of(settings.data_dir)
+    recorded = read_status(paths).get("url")
+    if not isinstance(recorded, str) or not _same_address(recorded, settings.url):
+        return None
+    return paths.root / "data" / database  # ServerSpec.data_dir: one folder per database
+
+
+def _same_address(a: str, b: str) -> bool:
+    try:
+        first, second = sa.engine.make_url(a), sa.engine.make_url(b)
+    except sa.exc.ArgumentError:
+        return False
+    local = {"127.0.0.1", "localhost", "::1"}
+    hosts = {first.host, second.host}
+    same_host = first.host == second.host or hosts <= local
+    return same_host and (first.port or 3306) == (second.port or 3306)
+
+
+def folder_bytes(folder: Path) -> int:
+    """The size of every file under ``folder`` (0 if it does not exist); files removed
+    while it walks (a server's gc) are skipped."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with suppress(OSError):
+                total += os.stat(os.path.join(root, name), follow_symlinks=False).st_size
+    return total
