@@ -16,7 +16,7 @@ import datetime as dt
 import functools
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -31,13 +31,13 @@ from doltplane.errors import (
     NotFound,
     VersionConflict,
 )
+from doltplane.planes import ops_cleanup
 from doltplane.planes.compiled import compile_in, compile_write, padded
 from doltplane.planes.ops_records import (
     AgentState,
     Heartbeat,
     StateReader,
     StateVersion,
-    from_db_time,
     heartbeats,
     operational_state,
     to_db_time,
@@ -414,24 +414,19 @@ class Operational(StateReader):
         if not dry_run:
             self._engine.remove_scratch_leftovers()  # they pin history that squash frees
         engine = self._engine
-        targets = [
-            (operational_state, operational_state.c.updated_at),
-            (heartbeats, heartbeats.c.timestamp),
-        ]
-        with engine.read() as conn:
-            expired = [
-                int(
-                    conn.execute(
-                        sa.select(sa.func.count()).where(col < to_db_time(cutoff))
-                    ).scalar_one()
-                )
-                for _, col in targets
-            ]
+        agents = ops_cleanup.beating_agents(engine)
+        expired = ops_cleanup.count_expired(engine, agents, cutoff)
         thin_end = _thin_end(moment, self.settings)
+        interval = self.settings.heartbeat_thin_seconds
+        thin = thin_end is not None and thin_end > cutoff
+
+        def doomed() -> Iterator[list[Any]]:
+            assert thin_end is not None
+            return ops_cleanup.thinned_beats(engine, agents, cutoff, thin_end, interval)
+
         commits_before, bytes_before = engine.commit_count(), engine.size_bytes()
         if dry_run:
-            with engine.read() as conn:
-                thinned = len(_thinning(conn, cutoff, thin_end, self.settings))
+            thinned = sum(len(keys) for keys in doomed()) if thin else 0
             return CleanupResult(
                 cutoff,
                 True,
@@ -444,21 +439,30 @@ class Operational(StateReader):
                 thinned,
             )
         total = sum(expired)
-        done = 0
         report("delete", 0, total)
-        for table, column in targets:
-            while True:
-                deleted = engine.write(
-                    functools.partial(
-                        _delete_batch, table=table, column=column, cutoff=cutoff, size=size
-                    )
-                )
-                done += deleted
-                report("delete", done, total)
-                if deleted < size:
-                    break
+        done = ops_cleanup.delete_expired_state(engine, cutoff, size)
+        report("delete", done, total)
+        ops_cleanup.delete_beats(
+            engine,
+            ops_cleanup.expired_beats(engine, agents, cutoff),
+            size,
+            step="delete",
+            total=total,
+            report=lambda step, n, of: report(step, done + n, max(total, done + n)),
+        )
         self.cache.wrote()
-        thinned = self._thin(cutoff, thin_end, size, report)
+        report("thin", 0, 0)
+        thinned = 0
+        if thin:
+            thinned = ops_cleanup.delete_beats(
+                engine,
+                doomed(),
+                size,
+                step="thin",
+                total=0,
+                report=report,
+                after=lambda count: self._wrote(count, versioned=False),
+            )
         self.checkpoint(f"ops cleanup: deleted rows older than {cutoff:%Y-%m-%d %H:%M:%S}")
         report("squash", 0, 1)
         thinning = _snapshot_thinning(moment, self.settings)
@@ -502,20 +506,6 @@ class Operational(StateReader):
             return False
         newer = [c for c in line if c.date >= cutoff]
         return len(ripe.keep(newer)) < len(newer)
-
-    def _thin(
-        self, cutoff: dt.datetime, thin_end: dt.datetime | None, size: int, report: Progress
-    ) -> int:
-        """Thin the heartbeats older than the full tier, a batch of keys per transaction."""
-        with self._engine.read() as conn:
-            doomed = _thinning(conn, cutoff, thin_end, self.settings)
-        report("thin", 0, len(doomed))
-        for start in range(0, len(doomed), size):
-            batch = doomed[start : start + size]
-            self._engine.write(functools.partial(_delete_keys, table=heartbeats, keys=batch))
-            self._wrote(len(batch), versioned=False)
-            report("thin", start + len(batch), len(doomed))
-        return len(doomed)
 
     def close(self) -> None:
         """Snapshot what this process wrote since the last snapshot, unless snapshots are
@@ -568,39 +558,6 @@ def _beat_row(beat: Heartbeat, moment: dt.datetime) -> dict[str, Any]:
     }
 
 
-def _delete_batch(
-    conn: sa.Connection,
-    *,
-    table: sa.Table,
-    column: sa.Column[Any],
-    cutoff: dt.datetime,
-    size: int,
-) -> int:
-    # two statements: MySQL refuses a LIMIT subquery on the table being deleted from
-    key = list(table.primary_key.columns)
-    batch = [
-        tuple(r)
-        for r in conn.execute(sa.select(*key).where(column < to_db_time(cutoff)).limit(size))
-    ]
-    _delete_keys(conn, table=table, keys=batch)
-    return len(batch)
-
-
-def _delete_keys(conn: sa.Connection, *, table: sa.Table, keys: list[tuple[Any, ...]]) -> None:
-    """Delete the rows of ``table`` with these primary keys (one statement, executed per
-    key: a key lookup each, on every engine)."""
-    if not keys:
-        return
-    columns = list(table.primary_key.columns)
-    statement = sa.delete(table).where(
-        *(column == sa.bindparam(f"k_{column.name}") for column in columns)
-    )
-    conn.execute(
-        statement,
-        [{f"k_{c.name}": value for c, value in zip(columns, key, strict=True)} for key in keys],
-    )
-
-
 def _tier_edge(moment: dt.datetime, full_hours: float, interval: float) -> dt.datetime | None:
     """Where a full tier of ``full_hours`` before ``moment`` starts, rounded down to a whole
     thinning interval (so an interval is thinned once, when all of it aged out); None:
@@ -625,28 +582,3 @@ def _snapshot_thinning(moment: dt.datetime, settings: Settings) -> Thinning | No
 def _thin_end(moment: dt.datetime, settings: Settings) -> dt.datetime | None:
     """Where the heartbeats' full tier starts (None: thinning is off)."""
     return _tier_edge(moment, settings.heartbeat_full_hours, settings.heartbeat_thin_seconds)
-
-
-def _thinning(
-    conn: sa.Connection, cutoff: dt.datetime, thin_end: dt.datetime | None, settings: Settings
-) -> list[tuple[str, Any]]:
-    """Keys (agent, time) of the beats thinning removes: in [cutoff, thin_end), all but the
-    newest of each agent in each ``heartbeat_thin_seconds`` interval (aligned to the epoch)."""
-    if thin_end is None or thin_end <= cutoff:
-        return []
-    interval = settings.heartbeat_thin_seconds
-    query = (
-        sa.select(heartbeats.c.agent, heartbeats.c.timestamp)
-        .where(heartbeats.c.timestamp >= to_db_time(cutoff))
-        .where(heartbeats.c.timestamp < to_db_time(thin_end))
-        .order_by(heartbeats.c.agent, heartbeats.c.timestamp.desc())
-    )
-    doomed: list[tuple[str, Any]] = []
-    seen: set[tuple[str, int]] = set()
-    for agent, stamp in conn.execute(query):
-        bucket = int(from_db_time(stamp).timestamp() // interval)
-        if (agent, bucket) in seen:
-            doomed.append((agent, stamp))
-        else:
-            seen.add((agent, bucket))
-    return doomed

@@ -68,3 +68,40 @@ def test_cleanup_deletes_expired_rows_and_shrinks_history(dp: DataPlane) -> None
 def test_bad_retention_is_refused(dp: DataPlane, days: object) -> None:
     with pytest.raises(InvalidInput):
         dp.ops.cleanup(days)  # type: ignore[arg-type]
+
+
+def test_a_record_written_while_cleanup_runs_is_not_deleted(dp: DataPlane) -> None:
+    from doltplane.planes import ops_cleanup
+
+    for key in ("stays", "goes"):
+        dp.ops.set_state(key, rig="r", agent="a", status="s", state={"v": 1})
+    time.sleep(1.1)
+    cutoff = dt.datetime.now(dt.UTC)
+    # cleanup read both ids as expired; then an agent wrote one of them again: the delete
+    # (by id, repeating the expiry condition) leaves the new version alone
+    dp.ops.set_state("stays", rig="r", agent="a", status="s", state={"v": 2})
+    dp.engine("ops").write(
+        lambda conn: ops_cleanup._delete_state(conn, ids=["stays", "goes"], stamp=cutoff)
+    )
+    assert dp.ops.get("stays").state == {"v": 2}
+    assert [s.id for s in dp.ops.list()] == ["stays"]
+
+
+def test_cleanup_finds_every_agents_expired_beats(dp: DataPlane) -> None:
+    from doltplane.planes import ops_cleanup
+
+    for agent in ("zeta", "alpha", "mid", "alpha2"):
+        dp.ops.heartbeat(agent)
+    engine = dp.engine("ops")
+    assert ops_cleanup.beating_agents(engine) == ["alpha", "alpha2", "mid", "zeta"]
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    found = sorted(
+        key[0]
+        for keys in ops_cleanup.expired_beats(engine, ["alpha", "zeta"], later)
+        for key in keys
+    )
+    assert found == ["alpha", "zeta"]
+    result = dp.ops.cleanup(retention_days=0.5, now=later + dt.timedelta(days=0.5))
+    assert result.heartbeats_deleted == 4
+    assert all(dp.ops.heartbeats(a) == [] for a in ("zeta", "alpha", "mid", "alpha2"))
+    assert ops_cleanup.beating_agents(engine) == []
