@@ -152,7 +152,7 @@ def main() -> None:
     sections: list[tuple[str, str]] = []
     results: dict[str, dict[str, Any]] = {}
     plan: list[tuple[str, str, list[str]]] = [
-        ("ops", "bench_ops.py", ["--scale", str(scale)]),
+        ("ops", "bench_ops.py", ["--scale", str(scale), "--rounds", "9"]),
         ("ledger", "bench_ledger.py", ["--scale", str(scale / 10), "--repeat", "20"]),
         ("federation", "bench_federation.py",
          [f"--{k}={max(10, int(n * scale))}" for k, n in
