@@ -16,7 +16,7 @@ import datetime as dt
 import functools
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -141,11 +141,7 @@ class _StateWrite(NamedTuple):  # a tuple: built once per record of a batch, 10x
     ) -> _StateWrite:
         status_text = check_word(status, "status")
         document, text = json_document(state)
-        version = (
-            None
-            if expected_version is None
-            else check_optional_int(expected_version, "expected_version")
-        )
+        version = check_optional_int(expected_version, "expected_version")
         # positional: a NamedTuple built from keywords costs a third more per record
         return cls(
             check_id(id),
@@ -417,16 +413,13 @@ class Operational(StateReader):
         agents = ops_cleanup.beating_agents(engine)
         expired = ops_cleanup.count_expired(engine, agents, cutoff)
         thin_end = _thin_end(moment, self.settings)
-        interval = self.settings.heartbeat_thin_seconds
-        thin = thin_end is not None and thin_end > cutoff
-
-        def doomed() -> Iterator[list[Any]]:
-            assert thin_end is not None
-            return ops_cleanup.thinned_beats(engine, agents, cutoff, thin_end, interval)
-
+        doomed = []  # the beats thinning removes, agent by agent
+        if thin_end is not None and thin_end > cutoff:
+            interval = self.settings.heartbeat_thin_seconds
+            doomed = list(ops_cleanup.thinned_beats(engine, agents, cutoff, thin_end, interval))
+        to_thin = sum(len(keys) for keys in doomed)
         commits_before, bytes_before = engine.commit_count(), engine.size_bytes()
         if dry_run:
-            thinned = sum(len(keys) for keys in doomed()) if thin else 0
             return CleanupResult(
                 cutoff,
                 True,
@@ -436,33 +429,23 @@ class Operational(StateReader):
                 commits_before,
                 bytes_before,
                 bytes_before,
-                thinned,
+                to_thin,
             )
         total = sum(expired)
         report("delete", 0, total)
         done = ops_cleanup.delete_expired_state(engine, cutoff, size)
         report("delete", done, total)
-        ops_cleanup.delete_beats(
-            engine,
-            ops_cleanup.expired_beats(engine, agents, cutoff),
-            size,
-            step="delete",
-            total=total,
-            report=lambda step, n, of: report(step, done + n, max(total, done + n)),
-        )
+        expired_beats = ops_cleanup.expired_beats(engine, agents, cutoff)
+        for count in ops_cleanup.delete_beats(engine, expired_beats, size):
+            done += count
+            report("delete", done, max(total, done))
         self.cache.wrote()
-        report("thin", 0, 0)
         thinned = 0
-        if thin:
-            thinned = ops_cleanup.delete_beats(
-                engine,
-                doomed(),
-                size,
-                step="thin",
-                total=0,
-                report=report,
-                after=lambda count: self._wrote(count, versioned=False),
-            )
+        report("thin", 0, to_thin)
+        for count in ops_cleanup.delete_beats(engine, doomed, size):
+            thinned += count
+            self._wrote(count, versioned=False)
+            report("thin", thinned, to_thin)
         self.checkpoint(f"ops cleanup: deleted rows older than {cutoff:%Y-%m-%d %H:%M:%S}")
         report("squash", 0, 1)
         thinning = _snapshot_thinning(moment, self.settings)

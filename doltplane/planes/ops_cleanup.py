@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,8 +26,6 @@ import sqlalchemy as sa
 from doltplane.planes.ops_records import heartbeats, operational_state
 from doltplane.planes.ops_types import from_db_time, to_db_time
 from doltplane.store.base import Engine
-
-Progress = Callable[[str, int, int], None]
 
 
 def beating_agents(engine: Engine) -> list[str]:
@@ -118,36 +116,23 @@ def thinned_beats(
             yield doomed
 
 
-def delete_beats(
-    engine: Engine,
-    groups: Iterator[list[Any]],
-    size: int,
-    *,
-    step: str,
-    total: int,
-    report: Progress,
-    after: Callable[[int], None] = lambda count: None,
-) -> int:
-    """Delete the beats of ``groups`` by key, ``size`` keys per write transaction."""
-    deleted = 0
+def delete_beats(engine: Engine, groups: Iterable[list[Any]], size: int) -> Iterator[int]:
+    """Delete the beats of ``groups`` by key, ``size`` keys per write transaction; yields
+    how many each transaction deleted (for progress)."""
     pending: list[Any] = []
-
-    def flush() -> None:
-        nonlocal deleted, pending
-        for start in range(0, len(pending), size):
-            batch = pending[start : start + size]
-            engine.write(functools.partial(_delete_beats, keys=batch))
-            deleted += len(batch)
-            after(len(batch))
-            report(step, deleted, max(total, deleted))
-        pending = []
-
     for keys in groups:
         pending.extend(keys)
-        if len(pending) >= size:
-            flush()
-    flush()
-    return deleted
+        whole = len(pending) - len(pending) % size
+        for start in range(0, whole, size):
+            yield _delete_beats_now(engine, pending[start : start + size])
+        del pending[:whole]
+    if pending:
+        yield _delete_beats_now(engine, pending)
+
+
+def _delete_beats_now(engine: Engine, keys: list[Any]) -> int:
+    engine.write(functools.partial(_delete_beats, keys=keys))
+    return len(keys)
 
 
 def _delete_beats(conn: sa.Connection, *, keys: list[Any]) -> None:

@@ -68,6 +68,11 @@ class ServerPaths:
         return self.root / "config.yaml"
 
     @property
+    def databases(self) -> Path:
+        """The server's data folder (``ServerSpec.data_dir``): one subfolder per database."""
+        return self.root / "data"
+
+    @property
     def stderr(self) -> Path:
         """The supervisor process's own stderr (a crash before it could log)."""
         return self.root / "supervisor.err"

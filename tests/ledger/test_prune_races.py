@@ -47,6 +47,13 @@ class _Racing:
         return raced
 
 
+def _session(dp: DataPlane, method: str, agent: str) -> tuple[_Racing, AgentSession]:
+    """An agent session on the real ledger engine; ``racing._step``, once set, runs just
+    before the session's next ``method`` call."""
+    racing = _Racing(dp.engine("ledger"), method, None)
+    return racing, AgentSession(racing, agent, threading.Lock())  # type: ignore[arg-type]
+
+
 def test_prune_skips_a_branch_its_agent_merged_meanwhile(dp: DataPlane) -> None:
     engine = dp.engine("ledger")
     # an empty branch (created, nothing new) is prunable; its agent deletes it first
@@ -84,8 +91,7 @@ def test_a_write_after_another_process_deleted_the_branch_starts_it_again(
     # kept), another process deletes the branch just before this process writes again;
     # doltlite refused that write with a busy code, retried 11 times into DatabaseBusy
     engine = dp.engine("ledger")
-    racing = _Racing(engine, "write", None)
-    session = AgentSession(racing, "vex", threading.Lock())  # type: ignore[arg-type]
+    racing, session = _session(dp, "write", "vex")
     session.create_issue("first")
     racing._step = lambda: other.delete_branch("vex", force=True)
     second = session.create_issue("second")
@@ -113,8 +119,7 @@ def test_an_agent_merge_is_done_when_prune_deleted_the_merged_branch_first(
 ) -> None:
     # the soak's agent errors: prune deleted the branch between the merge and its delete
     engine = dp.engine("ledger")
-    racing = _Racing(engine, "delete_branch", None)
-    session = AgentSession(racing, "kit", threading.Lock())  # type: ignore[arg-type]
+    racing, session = _session(dp, "delete_branch", "kit")
     issue = session.create_issue("merged work")
     racing._step = lambda: other.delete_branch("kit")  # the service's prune: merged by now
     merged = session.merge()

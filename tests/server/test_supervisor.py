@@ -336,7 +336,7 @@ def test_the_supervised_servers_storage_is_measured(supervised: Make, tmp_path: 
     settings = supervised()
     options = {k: v for k, v in vars(settings).items() if k.startswith("server_")}
     with connect(settings.data_dir, **{**options, "server_autostart": True}) as dp:
-        folder = ServerPaths.of(settings.data_dir).root / "data" / dp.settings.ops_database
+        folder = ServerPaths.of(settings.data_dir).databases / dp.settings.ops_database
         engine = dp.engine("ops")
         before = engine.size_bytes()
         assert folder.is_dir() and before > 0

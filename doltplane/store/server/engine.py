@@ -31,9 +31,12 @@ from doltplane.errors import (
     DoltplaneError,
     InvalidInput,
     InvalidRevision,
+    InvalidServerUrl,
     NotFound,
     UnsupportedOperation,
 )
+from doltplane.server.probe import parse_url
+from doltplane.server.state import ServerPaths, read_status
 from doltplane.store.base import MAIN, Engine, MergeStatus, RemoteHeads
 from doltplane.store.capabilities import Capabilities
 from doltplane.store.dolt_sql import DoltSqlEngine, _Conflicted, ident
@@ -430,25 +433,20 @@ def open_server_engine(settings: Settings, plane: str, *, create: bool = True) -
 def supervised_storage(settings: Settings, database: str) -> Path | None:
     """Where ``database`` lives on disk when ``settings.url`` is the address of the data
     directory's supervised server (its status file says so); None otherwise."""
-    from doltplane.server.state import ServerPaths, read_status
-
     assert settings.url is not None
     paths = ServerPaths.of(settings.data_dir)
     recorded = read_status(paths).get("url")
-    if not isinstance(recorded, str) or not _same_address(recorded, settings.url):
+    if not isinstance(recorded, str):
         return None
-    return paths.root / "data" / database  # ServerSpec.data_dir: one folder per database
-
-
-def _same_address(a: str, b: str) -> bool:
     try:
-        first, second = sa.engine.make_url(a), sa.engine.make_url(b)
-    except sa.exc.ArgumentError:
-        return False
-    local = {"127.0.0.1", "localhost", "::1"}
-    hosts = {first.host, second.host}
-    same_host = first.host == second.host or hosts <= local
-    return same_host and (first.port or 3306) == (second.port or 3306)
+        theirs, ours = parse_url(recorded), parse_url(settings.url)
+    except InvalidServerUrl:
+        return None
+    loopback = {"127.0.0.1", "localhost", "::1"}
+    same_host = theirs.host == ours.host or {theirs.host, ours.host} <= loopback
+    if not same_host or theirs.port != ours.port:
+        return None
+    return paths.databases / database
 
 
 def folder_bytes(folder: Path) -> int:
